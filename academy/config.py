@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Environment(enum.StrEnum):
+    development = "development"
+    testing = "testing"
+    production = "production"
+
+
+class EmailBackend(enum.StrEnum):
+    outbox = "outbox"
+    smtp = "smtp"
+
+
+class PaymentBackend(enum.StrEnum):
+    local = "local"
+    stripe = "stripe"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACADEMY_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.development
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = PLACEHOLDER_SECRET
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""
+    redis_url: str = ""
+
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    session_days: int = 14
+    email_token_hours: int = 24
+    password_reset_minutes: int = 60
+
+    rate_limit_default: str = "100/minute"
+    rate_limit_login: str = "10/minute"
+    rate_limit_signup: str = "5/minute"
+    rate_limit_reset: str = "5/minute"
+    rate_limit_enabled: bool = True
+
+    email_backend: EmailBackend = EmailBackend.outbox
+    email_from: str = "Academy <no-reply@academy.local>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout: float = 10.0
+
+    payment_backend: PaymentBackend = PaymentBackend.local
+
+    telegram_bot_token: str = ""
+    telegram_bot_username: str = ""
+    telegram_auth_max_age_seconds: int = 86400
+
+    # Jobs run through Celery; "inline" runs them after commit in the same process (tests only).
+    jobs_inline: bool = False
+    worker_concurrency: int = 2
+
+    log_json: bool | None = None
+    log_level: str = "INFO"
+    sentry_dsn: str = ""
+    metrics_token: str = ""
+    default_locale: str = "en"
+    default_timezone: str = "UTC"
+    max_avatar_bytes: int = Field(default=2 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'academy.sqlite'}"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    def production_problems(self) -> list[str]:
+        """Reasons production must refuse to start; empty when the configuration is safe."""
+        problems = []
+        if not self.is_production:
+            return problems
+        if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
+            problems.append("ACADEMY_SECRET_KEY is a placeholder or shorter than 32 characters")
+        if self.email_backend is EmailBackend.outbox:
+            problems.append("ACADEMY_EMAIL_BACKEND=outbox only stores mail; configure smtp")
+        if self.payment_backend is PaymentBackend.local:
+            problems.append("ACADEMY_PAYMENT_BACKEND=local is the offline gateway; configure stripe")
+        if not self.redis_url:
+            problems.append("ACADEMY_REDIS_URL is required: the filesystem job broker is single-machine")
+        if self.is_sqlite:
+            problems.append("ACADEMY_DATABASE_URL must point to PostgreSQL in production")
+        return problems
+
+
+class UnsafeConfiguration(RuntimeError):
+    pass
+
+
+def check_production(settings: Settings) -> None:
+    problems = settings.production_problems()
+    if problems:
+        raise UnsafeConfiguration("refusing to start in production: " + "; ".join(problems))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
