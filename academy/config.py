@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
 
     email_backend: EmailBackend = EmailBackend.outbox
-    email_from: str = "Academy <no-reply@academy.local>"
+    email_from: str = "Academy <no-reply@academy.school>"
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_username: str = ""
@@ -81,6 +82,8 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'academy.sqlite'}"
+        if self.secret_key == PLACEHOLDER_SECRET and not self.is_production:
+            self.secret_key = _local_secret(self.data_dir)
         return self
 
     @property
@@ -111,6 +114,19 @@ class Settings(BaseSettings):
         if self.is_sqlite:
             problems.append("ACADEMY_DATABASE_URL must point to PostgreSQL in production")
         return problems
+
+
+def _local_secret(data_dir: Path) -> str:
+    """Outside production, a random key kept in the data folder, shared by the app and its workers."""
+    path = data_dir / ".secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
 
 
 class UnsafeConfiguration(RuntimeError):

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from academy.config import ROOT, get_settings
+
+app = typer.Typer(help="Academy: an AI-run online school.", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _alembic_config(url: str | None = None) -> object:
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["configure_logging"] = False
+    if url:
+        cfg.attributes["database_url"] = url
+    return cfg
+
+
+def migrate_database(url: str | None = None) -> None:
+    from alembic import command
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(_alembic_config(url), "head")  # type: ignore[arg-type]
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic is the only way the schema is made)."""
+    migrate_database()
+    typer.echo("database is up to date")
+
+
+def _celery(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "academy.worker", *args]
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="worker processes")] = 0,
+    queues: Annotated[str, typer.Option(help="comma-separated queues")] = "celery",
+) -> None:
+    """Run a Celery worker."""
+    settings = get_settings()
+    n = concurrency or settings.worker_concurrency
+    os.execv(sys.executable, _celery("worker", "--loglevel=INFO", f"--concurrency={n}", "-Q", queues))
+
+
+@app.command()
+def beat() -> None:
+    """Run the Celery beat scheduler (exactly one per deployment)."""
+    os.execv(sys.executable, _celery("beat", "--loglevel=INFO"))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="web processes")] = 1,
+    embedded_jobs: Annotated[
+        bool, typer.Option(help="start a worker and beat as child processes (default without Redis)")
+    ] = True,
+) -> None:
+    """Serve the platform. Without Redis it also runs a job worker and beat as child processes."""
+    import uvicorn
+
+    settings = get_settings()
+    children: list[subprocess.Popen[bytes]] = []
+    if embedded_jobs and not settings.redis_url and not settings.jobs_inline:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        children.append(
+            subprocess.Popen(_celery("worker", "--loglevel=WARNING", f"--concurrency={settings.worker_concurrency}"))
+        )
+        children.append(
+            subprocess.Popen(
+                _celery("beat", "--loglevel=WARNING", "-s", str(settings.data_dir / "celerybeat-schedule"))
+            )
+        )
+        typer.echo(f"started job worker (pid {children[0].pid}) and beat (pid {children[1].pid})")
+    try:
+        uvicorn.run(
+            "academy.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            access_log=False,
+            log_level="warning",
+        )
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@app.command()
+def createuser(
+    email: str,
+    role: Annotated[str, typer.Option(help="student, curator, expert or admin")] = "student",
+    name: Annotated[str, typer.Option()] = "",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a verified account with a role."""
+    from academy.models import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"role must be one of: {', '.join(r.value for r in Role)}") from None
+
+    async def run() -> int:
+        from academy.auth.schemas import RegisterIn
+        from academy.auth.service import auth_service
+        from academy.kit import db, jobs
+        from academy.kit.uow import UnitOfWork
+
+        db.configure(get_settings().database_url)
+        jobs.set_dispatcher(_cli_dispatcher())  # type: ignore[arg-type]
+        try:
+            async with UnitOfWork() as uow:
+                user = await auth_service.register(
+                    uow.session, RegisterIn(email=email, password=password, name=name), role=role_value, verified=True
+                )
+                return user.id
+        finally:
+            await db.close()
+
+    try:
+        user_id = asyncio.run(run())
+    except Exception as exc:
+        typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {role_value.value} {email} (id {user_id})")
+
+
+def _cli_dispatcher() -> object:
+    from academy.kit import jobs
+
+    if get_settings().jobs_inline:
+        return jobs.InlineDispatcher()
+    from academy.worker import CeleryDispatcher
+
+    return CeleryDispatcher()
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo school (idempotent) and print the demo logins."""
+
+    async def run() -> None:
+        from academy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+        from academy.kit import db, jobs
+        from academy.kit.uow import UnitOfWork
+
+        db.configure(get_settings().database_url)
+        jobs.set_dispatcher(_cli_dispatcher())  # type: ignore[arg-type]
+        try:
+            async with UnitOfWork() as uow:
+                await load_demo(uow.session)
+        finally:
+            await db.close()
+        settings = get_settings()
+        typer.echo("")
+        typer.echo(f"Academy demo at {settings.base_url}  (password for every account: {DEMO_PASSWORD})")
+        for account in DEMO_ACCOUNTS:
+            typer.echo(f"  {account.role.value:<8} {account.email}")
+        typer.echo(f"  emails the platform sends: {settings.base_url}/dev/outbox")
+        typer.echo("")
+
+    asyncio.run(run())
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from academy.auth.access import signed_in
+from academy.auth.schemas import Message
+from academy.kit.deps import UoW
+from academy.kit.pagination import Page, PageParams, page_params
+from academy.models import User
+from academy.notification.schemas import NotificationRead, PreferenceRead, PreferenceUpdate
+from academy.notification.service import notification_service
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+SignedIn = Annotated[User, Depends(signed_in)]
+
+
+@router.get("")
+async def list_notifications(
+    uow: UoW, user: SignedIn, params: Annotated[PageParams, Depends(page_params)], unread: bool = False
+) -> Page[NotificationRead]:
+    return await notification_service.list(uow.session, user, params, unread_only=unread)
+
+
+@router.get("/unread-count")
+async def unread_count(uow: UoW, user: SignedIn) -> dict[str, int]:
+    return {"unread": await notification_service.unread_count(uow.session, user)}
+
+
+@router.post("/{notification_id}/read")
+async def mark_read(notification_id: int, uow: UoW, user: SignedIn) -> NotificationRead:
+    return await notification_service.mark_read(uow.session, user, notification_id)
+
+
+@router.post("/read-all")
+async def mark_all_read(uow: UoW, user: SignedIn) -> Message:
+    await notification_service.mark_all_read(uow.session, user)
+    return Message(detail="All notifications marked as read")
+
+
+@router.get("/preferences")
+async def get_preferences(uow: UoW, user: SignedIn) -> list[PreferenceRead]:
+    return await notification_service.preferences(uow.session, user)
+
+
+@router.put("/preferences")
+async def update_preferences(data: PreferenceUpdate, uow: UoW, user: SignedIn) -> list[PreferenceRead]:
+    return await notification_service.update_preferences(uow.session, user, data.email)

@@ -1,0 +1,31 @@
+"""Email bodies from templates, in the recipient's language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from academy.kit import i18n
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def render(template_name: str, locale: str, **context: Any) -> tuple[str, str, str]:
+    """(subject, text, html) of template `name` in `locale`."""
+    token = i18n.set_locale(locale)
+    try:
+        subject = _env.get_template(f"{template_name}.subject.txt").render(**context).strip()
+        text = _env.get_template(f"{template_name}.txt").render(**context)
+        html = _env.get_template("layout.html").render(body=text, subject=subject, **context)
+    finally:
+        i18n._locale.reset(token)
+    return subject, text, html

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from academy.kit.repository import Repository
+from academy.models import Email, Notification, NotificationPreference
+
+
+class NotificationRepository(Repository[Notification]):
+    model = Notification
+
+    async def for_user(self, user_id: int, *, unread_only: bool, offset: int, limit: int) -> tuple[
+        Sequence[Notification], int
+    ]:
+        stmt = select(Notification).where(Notification.user_id == user_id)
+        if unread_only:
+            stmt = stmt.where(Notification.read_at.is_(None))
+        total = await self.count(stmt)
+        rows = await self.all(stmt.order_by(Notification.id.desc()).offset(offset).limit(limit))
+        return rows, total
+
+    async def newer_than(self, user_id: int, after_id: int, limit: int = 20) -> Sequence[Notification]:
+        return await self.all(
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.id > after_id)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+
+    async def latest_id(self, user_id: int) -> int:
+        stmt = select(func.max(Notification.id)).where(Notification.user_id == user_id)
+        return int((await self.session.execute(stmt)).scalar() or 0)
+
+    async def unread_count(self, user_id: int) -> int:
+        stmt = select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def mark_all_read(self, user_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=at)
+        )
+
+
+class PreferenceRepository(Repository[NotificationPreference]):
+    model = NotificationPreference
+
+    async def for_user(self, user_id: int) -> dict[str, NotificationPreference]:
+        rows = await self.all(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
+        return {p.kind: p for p in rows}
+
+
+class EmailRepository(Repository[Email]):
+    model = Email
+
+    async def retryable_ids(self, now: datetime, max_attempts: int = 5) -> list[int]:
+        # Queued mail older than a minute was either never dispatched (broker down) or failed transiently.
+        stmt = select(Email.id).where(
+            Email.status == "queued",
+            Email.attempts < max_attempts,
+            Email.created_at < now - timedelta(minutes=1),
+        )
+        return [int(i) for i in (await self.session.execute(stmt.limit(500))).scalars()]
+
+    async def recent(self, *, offset: int, limit: int) -> tuple[Sequence[Email], int]:
+        stmt = select(Email)
+        total = await self.count(stmt)
+        return await self.all(stmt.order_by(Email.id.desc()).offset(offset).limit(limit)), total

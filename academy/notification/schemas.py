@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Kinds other domains send; each can be turned off for email by the user.
+KINDS: dict[str, str] = {
+    "account": "Account and security",
+    "system": "Announcements",
+    "learning": "Learning reminders",
+    "homework": "Homework and grades",
+    "coach": "Answers from the coach and curators",
+    "signals": "Trading signals",
+}
+
+
+class NotificationPayload(BaseModel):
+    kind: str = "system"
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    body: Annotated[str, Field(max_length=5000)] = ""
+    link: Annotated[str, Field(max_length=500)] | None = None
+
+
+class NotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class PreferenceRead(BaseModel):
+    kind: str
+    label: str
+    email: bool
+
+
+class PreferenceUpdate(BaseModel):
+    email: dict[str, bool]
+
+
+class EmailRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    to_address: str
+    subject: str
+    body_text: str
+    status: str
+    created_at: datetime

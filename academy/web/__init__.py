@@ -1,0 +1,15 @@
+"""Page routers, assembled. (The design names this `academy/web.py`; it lives here because `web/` is a package.)"""
+
+from fastapi import APIRouter, Depends
+
+from academy.web import account, dev, live, ops, public
+from academy.web.forms import csrf_protect
+
+router = APIRouter(include_in_schema=False)
+router.include_router(ops.router)
+router.include_router(live.router)
+pages = APIRouter(dependencies=[Depends(csrf_protect)])
+pages.include_router(public.router)
+pages.include_router(account.router)
+pages.include_router(dev.router)
+router.include_router(pages)

@@ -1,0 +1,78 @@
+"""The admin area (sqladmin) at /admin, for admins only, behind the same cookie session as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from fastapi import FastAPI
+from sqladmin import Admin, ModelView
+from sqladmin.authentication import AuthenticationBackend
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from academy.auth.access import SESSION_COOKIE, decode_session_cookie
+from academy.auth.service import auth_service
+from academy.config import get_settings
+from academy.kit.uow import UnitOfWork
+from academy.models import Email, Notification, Role, User
+
+
+class AdminAuth(AuthenticationBackend):
+    async def login(self, request: Request) -> bool:
+        return False
+
+    async def logout(self, request: Request) -> Response:
+        return RedirectResponse("/", status_code=303)
+
+    async def authenticate(self, request: Request) -> Response | bool:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        data = decode_session_cookie(cookie) if cookie else None
+        user = None
+        if data:
+            async with UnitOfWork() as uow:
+                user = await auth_service.user_from_web_session(uow.session, str(data["t"]))
+        if user is None:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if user.role != Role.admin.value:
+            return Response("Admins only", status_code=403)
+        # sqladmin's forms carry no CSRF token; SameSite=Lax cookies plus a same-origin check cover them.
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("origin") or request.headers.get("referer") or ""
+            if urlparse(origin).netloc != request.url.netloc:
+                return Response("Cross-site request refused", status_code=403)
+        return True
+
+
+class UserAdmin(ModelView, model=User):
+    column_list = [User.id, User.email, User.name, User.role, User.is_active, User.created_at]
+    column_searchable_list = [User.email, User.name]
+    column_sortable_list = [User.id, User.email, User.created_at]
+    form_excluded_columns = [User.password_hash, User.totp_secret]
+    column_details_exclude_list = [User.password_hash, User.totp_secret]
+    icon = "fa-solid fa-user"
+
+
+class NotificationAdmin(ModelView, model=Notification):
+    column_list = [Notification.id, Notification.user_id, Notification.kind, Notification.title, Notification.created_at]
+    can_edit = False
+
+
+class EmailAdmin(ModelView, model=Email):
+    column_list = [Email.id, Email.to_address, Email.subject, Email.status, Email.created_at]
+    can_edit = False
+    can_create = False
+
+
+def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -> Any:
+    admin = Admin(
+        app,
+        session_maker=session_maker,
+        authentication_backend=AdminAuth(secret_key=get_settings().secret_key),
+        title="Academy admin",
+        base_url="/admin",
+    )
+    for view in (UserAdmin, NotificationAdmin, EmailAdmin):
+        admin.add_view(view)
+    return admin

@@ -1,0 +1,108 @@
+"""`/ws`: live updates for open pages, as HTMX out-of-band fragments."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+
+from academy.auth.access import PUBLIC, SESSION_COOKIE, decode_session_cookie
+from academy.auth.service import auth_service
+from academy.kit import i18n, realtime
+from academy.kit.uow import UnitOfWork
+from academy.models import User
+from academy.notification.service import notification_service
+from academy.web.templating import env
+
+log = structlog.get_logger()
+router = APIRouter()
+POLL_SECONDS = 3.0
+
+
+async def ws_user(websocket: WebSocket) -> User | None:
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    data = decode_session_cookie(cookie) if cookie else None
+    if not data:
+        return None
+    async with UnitOfWork() as uow:
+        user = await auth_service.user_from_web_session(uow.session, str(data["t"]))
+        if user is not None:
+            uow.session.expunge(user)
+        return user
+
+
+ws_user.access = PUBLIC  # type: ignore[attr-defined]  # anyone may connect; anonymous sockets get closed
+
+
+def fragment(message: dict[str, Any], locale: str) -> str:
+    token = i18n.set_locale(locale)
+    try:
+        return env.get_template("components/live.html").render(m=message)
+    finally:
+        i18n._locale.reset(token)
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> None:
+    if user is None:
+        await websocket.close(code=4401)
+        return
+    await websocket.accept()
+    hub = realtime.hub()
+    async with UnitOfWork() as uow:
+        last_id = await notification_service.latest_id(uow.session, user)
+    async with hub.subscribe(realtime.user_channel(user.id)) as queue:
+        receiver = asyncio.create_task(_drain(websocket))
+        try:
+            while not receiver.done():
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=POLL_SECONDS)
+                except TimeoutError:
+                    if hub.cross_process:
+                        continue
+                    # Without Redis, the worker process can't reach this hub: catch up from the table.
+                    messages = await _missed(user, last_id)
+                else:
+                    messages = [message]
+                for msg in messages:
+                    if msg.get("type") == "notification":
+                        if int(msg["id"]) <= last_id:
+                            continue
+                        last_id = int(msg["id"])
+                    await websocket.send_text(fragment(msg, user.locale))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+
+
+async def _drain(websocket: WebSocket) -> None:
+    # HTMX's ws extension may send form data; this page channel is push-only, so reading just detects close.
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()
+
+
+async def _missed(user: User, last_id: int) -> list[dict[str, Any]]:
+    async with UnitOfWork() as uow:
+        items = await notification_service.newer_than(uow.session, user, last_id)
+        if not items:
+            return []
+        unread = await notification_service.unread_count(uow.session, user)
+    return [
+        {
+            "type": "notification",
+            "id": n.id,
+            "kind": n.kind,
+            "title": n.title,
+            "body": n.body,
+            "link": n.link,
+            "unread": unread,
+        }
+        for n in items
+    ]
