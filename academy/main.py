@@ -18,6 +18,7 @@ from academy.kit import db, htmx, i18n, jobs, ratelimit, realtime
 from academy.kit import logging as kit_logging
 from academy.kit.errors import AppError
 from academy.kit.middleware import RequestContextMiddleware
+from academy.kit.routes import undeclared
 from academy.web.templating import CSRF_COOKIE, is_htmx, render
 
 log = structlog.get_logger()
@@ -28,7 +29,10 @@ admin_sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(expire
 
 
 async def startup(settings: Settings) -> None:
-    """Everything a process needs before serving: used by the app, the worker and the tests."""
+    """Everything a process needs before serving: used by the app, the CLI and the tests."""
+    from academy.worker import load_tasks
+
+    load_tasks()
     database = db.configure(settings.database_url)
     admin_sessionmaker.configure(bind=database.engine)
     ratelimit.configure(settings.redis_url, enabled=settings.rate_limit_enabled)
@@ -89,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.mount("/media", StaticFiles(directory=settings.data_dir / "media", check_dir=False), name="media")
     mount_admin(app, admin_sessionmaker)
+    missing = undeclared(app)
+    if missing:
+        raise RuntimeError(f"routes without an access rule (use public/require(...)): {missing}")
     return app
 
 

@@ -4,16 +4,34 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from academy.auth.access import signed_in
+from academy.auth.access import admin_only, signed_in
 from academy.auth.schemas import Message
 from academy.kit.deps import UoW
 from academy.kit.pagination import Page, PageParams, page_params
 from academy.models import User
-from academy.notification.schemas import NotificationRead, PreferenceRead, PreferenceUpdate
+from academy.notification.schemas import (
+    NotificationPayload,
+    NotificationRead,
+    PreferenceRead,
+    PreferenceUpdate,
+)
 from academy.notification.service import notification_service
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 SignedIn = Annotated[User, Depends(signed_in)]
+Admin = Annotated[User, Depends(admin_only)]
+
+
+class Announcement(NotificationPayload):
+    user_id: int
+
+
+@router.post("", status_code=201)
+async def send_notification(data: Announcement, uow: UoW, _: Admin) -> NotificationRead:
+    """Send a notification to one user (admins): stored, pushed live, emailed per their preferences."""
+    payload = NotificationPayload.model_validate(data.model_dump(exclude={"user_id"}))
+    item = await notification_service.notify(uow.session, data.user_id, payload)
+    return NotificationRead.model_validate(item)
 
 
 @router.get("")

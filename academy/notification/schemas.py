@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Kinds other domains send; each can be turned off for email by the user.
 KINDS: dict[str, str] = {
@@ -21,6 +21,13 @@ class NotificationPayload(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     body: Annotated[str, Field(max_length=5000)] = ""
     link: Annotated[str, Field(max_length=500)] | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in KINDS:
+            raise ValueError(f"kind must be one of: {', '.join(KINDS)}")
+        return value
 
 
 class NotificationRead(BaseModel):
