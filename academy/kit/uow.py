@@ -51,6 +51,8 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self.session.info.pop(_HOOKS, None)
+        # Detach first: a rollback would expire loaded objects, and the error page still shows the user.
+        self.session.expunge_all()
         await self.session.rollback()
 
 

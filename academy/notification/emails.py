@@ -25,7 +25,7 @@ def render(template_name: str, locale: str, **context: Any) -> tuple[str, str, s
     try:
         subject = _env.get_template(f"{template_name}.subject.txt").render(**context).strip()
         text = _env.get_template(f"{template_name}.txt").render(**context)
-        html = _env.get_template("layout.html").render(body=text, subject=subject, **context)
+        html = _env.get_template("layout.html").render(**{**context, "body": text, "subject": subject})
     finally:
         i18n._locale.reset(token)
     return subject, text, html

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,16 +150,15 @@ def _group_alive(pgid: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[Server]:
-    with tempfile.TemporaryDirectory(prefix="academy-e2e-") as tmp:
-        server = Server(Path(tmp) / "data", free_port())
-        server.data_dir.mkdir()
-        server.prepare()
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # A fresh data folder under pytest's tmp dir (kept for the last few runs: serve.log helps debugging).
+    server = Server(tmp_path_factory.mktemp("academy-data"), free_port())
+    server.prepare()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
