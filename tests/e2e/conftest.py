@@ -6,6 +6,7 @@ Self-contained: nothing here depends on tests/fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ DEMO_PASSWORD = "academy-demo"
 READY_TIMEOUT = 60.0
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
@@ -112,10 +114,8 @@ class Server:
         pgid = proc.pid  # start_new_session: the server leads its own process group
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
         # Whatever is left in the group (worker pool, beat) goes too, politely first.
         for sig, pause in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
             try:

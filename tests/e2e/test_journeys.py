@@ -63,7 +63,13 @@ def push_notification(server_url: str, token: str, email: str, title: str) -> No
         assert ids, f"{email} not found: {found.text}"
         sent = client.post(
             "/api/v1/notifications",
-            json={"user_id": ids[0], "kind": "system", "title": title, "body": "Sent by the e2e test.", "link": "/profile"},
+            json={
+                "user_id": ids[0],
+                "kind": "system",
+                "title": title,
+                "body": "Sent by the e2e test.",
+                "link": "/profile",
+            },
         )
         assert sent.status_code == 201, sent.text
 
