@@ -11,7 +11,9 @@ import typer
 
 from academy.config import ROOT, get_settings
 
-app = typer.Typer(help="Academy: an AI-run online school.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Academy: an AI-run online school.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 def _alembic_config(url: str | None = None) -> object:
@@ -78,7 +80,9 @@ def serve(
     if embedded_jobs and not settings.redis_url and not settings.jobs_inline:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         children.append(
-            subprocess.Popen(_celery("worker", "--loglevel=WARNING", f"--concurrency={settings.worker_concurrency}"))
+            subprocess.Popen(
+                _celery("worker", "--loglevel=WARNING", f"--concurrency={settings.worker_concurrency}")
+            )
         )
         children.append(
             subprocess.Popen(
@@ -133,7 +137,10 @@ def createuser(
         try:
             async with UnitOfWork() as uow:
                 user = await auth_service.register(
-                    uow.session, RegisterIn(email=email, password=password, name=name), role=role_value, verified=True
+                    uow.session,
+                    RegisterIn(email=email, password=password, name=name),
+                    role=role_value,
+                    verified=True,
                 )
                 return user.id
         finally:

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
 
     def production_problems(self) -> list[str]:
         """Reasons production must refuse to start; empty when the configuration is safe."""
-        problems = []
+        problems: list[str] = []
         if not self.is_production:
             return problems
         if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:

@@ -39,7 +39,9 @@ async def load_demo(session: AsyncSession) -> list[DemoAccount]:
             continue
         user = await auth_service.register(
             session,
-            RegisterIn(email=account.email, password=DEMO_PASSWORD, name=account.name, timezone="Europe/London"),
+            RegisterIn(
+                email=account.email, password=DEMO_PASSWORD, name=account.name, timezone="Europe/London"
+            ),
             role=account.role,
             verified=True,
         )

@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import httpx
 
@@ -156,7 +156,9 @@ def running_servers(workdir: Path) -> Iterator[tuple[str, str]]:
         ACADEMY_LOG_LEVEL="WARNING",
     )
     for command in ("migrate", "demo"):
-        subprocess.run([*academy_cli(), command], env=env, cwd=workdir, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [*academy_cli(), command], env=env, cwd=workdir, check=True, capture_output=True, timeout=120
+        )
 
     (workdir / "bench_hello.py").write_text(HELLO_APP)
     started: list[Process] = []
@@ -172,8 +174,19 @@ def running_servers(workdir: Path) -> Iterator[tuple[str, str]]:
         hello = Process(
             "hello app",
             [
-                sys.executable, "-m", "uvicorn", "bench_hello:app", "--app-dir", str(workdir),
-                "--host", HOST, "--port", str(hello_port), "--log-level", "warning", "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench_hello:app",
+                "--app-dir",
+                str(workdir),
+                "--host",
+                HOST,
+                "--port",
+                str(hello_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
             ],
             {k: v for k, v in os.environ.items() if not k.startswith("ACADEMY_")},
             workdir,
@@ -324,9 +337,13 @@ def print_table(results: list[Result], seconds: float, concurrency: int) -> None
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
 
-    print(f"\n{concurrency} concurrent connections, {seconds:g} s per target, loopback, load generator on the same cores\n")
+    print(
+        f"\n{concurrency} concurrent connections, {seconds:g} s per target, loopback, load generator on the same cores\n"
+    )
     print(line(headers))
     print(line(["-" * w for w in widths]))
     for row in rows:
@@ -337,13 +354,20 @@ def print_table(results: list[Result], seconds: float, concurrency: int) -> None
     print()
 
 
-async def run(seconds: float, concurrency: int, warmup: float, academy_url: str, hello_url: str) -> list[Result]:
+async def run(
+    seconds: float, concurrency: int, warmup: float, academy_url: str, hello_url: str
+) -> list[Result]:
     token = api_token(academy_url)
     cookies = session_cookies(academy_url)
     targets = [
         Target("bare ASGI hello", hello_url, "/"),
         Target("GET /healthz", academy_url, "/healthz"),
-        Target("GET /api/v1/auth/me (bearer)", academy_url, "/api/v1/auth/me", {"Authorization": f"Bearer {token}"}),
+        Target(
+            "GET /api/v1/auth/me (bearer)",
+            academy_url,
+            "/api/v1/auth/me",
+            {"Authorization": f"Bearer {token}"},
+        ),
         Target("GET /dashboard (cookie)", academy_url, "/dashboard", cookies=cookies),
     ]
     results = []
@@ -357,10 +381,16 @@ async def run(seconds: float, concurrency: int, warmup: float, academy_url: str,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per target (default 10)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="measured seconds per target (default 10)"
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent connections (default 50)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds per target first (default 1)")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="unmeasured seconds per target first (default 1)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = parser.parse_args()
     if not 0 < args.seconds <= 600:

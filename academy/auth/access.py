@@ -54,7 +54,7 @@ def bearer_token(request: Request) -> str | None:
 async def resolve_user(request: Request, uow: UoW) -> User | None:
     """The caller: bearer token on the API, session cookie on pages and the WebSocket."""
     if hasattr(request.state, "user"):
-        return request.state.user  # type: ignore[no-any-return]
+        return request.state.user
     user: User | None = None
     if is_api(request):
         token = bearer_token(request)

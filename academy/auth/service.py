@@ -158,7 +158,9 @@ class AuthService:
         return user
 
     # --- API tokens -----------------------------------------------------------------------------
-    async def issue_tokens(self, session: AsyncSession, user: User, family_id: str | None = None) -> TokenPair:
+    async def issue_tokens(
+        self, session: AsyncSession, user: User, family_id: str | None = None
+    ) -> TokenPair:
         settings = get_settings()
         raw = new_token()
         await RefreshTokenRepository(session).add(

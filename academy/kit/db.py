@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -45,6 +45,11 @@ def database() -> Database:
     if _database is None:
         raise RuntimeError("database is not configured; call academy.kit.db.configure() first")
     return _database
+
+
+async def ping() -> None:
+    async with database().engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
 
 
 async def close() -> None:

@@ -79,7 +79,9 @@ class RequestContextMiddleware:
             i18n._locale.reset(token)
             if scope["type"] == "http":
                 route = scope.get("route")
-                label = getattr(route, "path", None) or ("static" if path.startswith("/static") else "unmatched")
+                label = getattr(route, "path", None) or (
+                    "static" if path.startswith("/static") else "unmatched"
+                )
                 elapsed = time.perf_counter() - started
                 REQUESTS.labels(scope["method"], label, str(status)).inc()
                 LATENCY.labels(scope["method"], label).observe(elapsed)
@@ -92,5 +94,3 @@ class RequestContextMiddleware:
                         ms=round(elapsed * 1000, 1),
                     )
             structlog.contextvars.unbind_contextvars("request_id")
-
-

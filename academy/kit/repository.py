@@ -34,4 +34,6 @@ class Repository(Generic[M]):
         return (await self.session.execute(stmt)).scalars().all()
 
     async def count(self, stmt: Select[Any]) -> int:
-        return int((await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one())
+        return int(
+            (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+        )

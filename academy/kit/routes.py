@@ -42,6 +42,5 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
             yield RouteInfo(path, methods, route, _access(route.dependant))
 
 
-
 def undeclared(app: FastAPI) -> list[str]:
     return [f"{sorted(r.methods)} {r.path}" for r in iter_routes(app) if r.access is None]

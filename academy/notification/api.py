@@ -38,7 +38,7 @@ async def send_notification(data: Announcement, uow: UoW, _: Admin) -> Notificat
 async def list_notifications(
     uow: UoW, user: SignedIn, params: Annotated[PageParams, Depends(page_params)], unread: bool = False
 ) -> Page[NotificationRead]:
-    return await notification_service.list(uow.session, user, params, unread_only=unread)
+    return await notification_service.page(uow.session, user, params, unread_only=unread)
 
 
 @router.get("/unread-count")

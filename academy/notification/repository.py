@@ -12,9 +12,9 @@ from academy.models import Email, Notification, NotificationPreference
 class NotificationRepository(Repository[Notification]):
     model = Notification
 
-    async def for_user(self, user_id: int, *, unread_only: bool, offset: int, limit: int) -> tuple[
-        Sequence[Notification], int
-    ]:
+    async def for_user(
+        self, user_id: int, *, unread_only: bool, offset: int, limit: int
+    ) -> tuple[Sequence[Notification], int]:
         stmt = select(Notification).where(Notification.user_id == user_id)
         if unread_only:
             stmt = stmt.where(Notification.read_at.is_(None))

@@ -97,7 +97,7 @@ class NotificationService:
         jobs.enqueue(session, "notification.deliver_email", mail.id)
         return mail
 
-    async def list(
+    async def page(
         self, session: AsyncSession, user: User, params: PageParams, *, unread_only: bool = False
     ) -> Page[NotificationRead]:
         rows, total = await NotificationRepository(session).for_user(
@@ -191,7 +191,6 @@ class NotificationService:
         mail.sent_at = clock.now()
         log.info("notification.email_sent", email_id=mail.id, transport=transport.name)
         return "sent"
-
 
     async def pending_email_ids(self, session: AsyncSession) -> list[int]:
         return await EmailRepository(session).retryable_ids(clock.now())

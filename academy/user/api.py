@@ -42,7 +42,7 @@ async def list_users(
     q: Annotated[str, Query(max_length=100)] = "",
     role: Role | None = None,
 ) -> Page[UserRead]:
-    return await user_service.list(uow.session, params, query=q, role=role)
+    return await user_service.search(uow.session, params, query=q, role=role)
 
 
 @router.get("/{user_id}")

@@ -17,9 +17,9 @@ class UserRepository(Repository[User]):
     async def by_telegram_id(self, telegram_id: int) -> User | None:
         return await self.one_or_none(select(User).where(User.telegram_id == telegram_id))
 
-    async def search(self, *, query: str = "", role: str | None = None, offset: int, limit: int) -> tuple[
-        Sequence[User], int
-    ]:
+    async def search(
+        self, *, query: str = "", role: str | None = None, offset: int, limit: int
+    ) -> tuple[Sequence[User], int]:
         stmt = select(User)
         if query:
             like = f"%{query.lower()}%"

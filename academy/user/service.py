@@ -94,7 +94,7 @@ class UserService:
         await session.flush()
         return user
 
-    async def list(
+    async def search(
         self, session: AsyncSession, params: PageParams, *, query: str = "", role: Role | None = None
     ) -> Page[UserRead]:
         rows, total = await UserRepository(session).search(

@@ -1,4 +1,7 @@
-"""Page routers, assembled. (The design names this `academy/web.py`; it lives here because `web/` is a package.)"""
+"""Page routers, assembled.
+
+The design names this `academy/web.py`; it lives here because `web/` is a package.
+"""
 
 from fastapi import APIRouter, Depends
 

@@ -30,7 +30,7 @@ _ = i18n.gettext
 
 @router.get("/dashboard", name="account:dashboard")
 async def dashboard(request: Request, uow: UoW, user: SignedIn) -> Response:
-    recent = await notification_service.list(uow.session, user, PageParams(page=1, size=5))
+    recent = await notification_service.page(uow.session, user, PageParams(page=1, size=5))
     return render(
         request,
         "account/dashboard.html",
@@ -70,7 +70,9 @@ async def save_profile(request: Request, uow: UoW, user: SignedIn) -> Response:
     if parsed is not None:
         await user_service.update_profile(uow.session, user, parsed)
     response = render(
-        request, "account/profile.html", _profile_ctx(user, errors=errors, saved=not errors),
+        request,
+        "account/profile.html",
+        _profile_ctx(user, errors=errors, saved=not errors),
         status_code=422 if errors else 200,
     )
     if parsed is not None and parsed.locale:
@@ -92,7 +94,9 @@ async def save_avatar(request: Request, uow: UoW, user: SignedIn) -> Response:
         except AppError as exc:
             errors["avatar"] = str(exc.detail)
     return render(
-        request, "account/profile.html", _profile_ctx(user, errors=errors, saved=not errors),
+        request,
+        "account/profile.html",
+        _profile_ctx(user, errors=errors, saved=not errors),
         status_code=422 if errors else 200,
     )
 
@@ -115,7 +119,9 @@ async def change_password(request: Request, uow: UoW, user: SignedIn) -> Respons
             # Changing the password signs out everywhere; start a fresh session for this browser.
             from academy.web.public import signed_in_response
 
-            token = await auth_service.start_web_session(uow.session, user, request.headers.get("user-agent", ""))
+            token = await auth_service.start_web_session(
+                uow.session, user, request.headers.get("user-agent", "")
+            )
             return signed_in_response(request, token, user, "/profile?password=changed")
     return render(request, "account/profile.html", _profile_ctx(user, errors=errors), status_code=422)
 
@@ -158,9 +164,11 @@ async def totp_disable(request: Request, uow: UoW, user: Staff) -> Response:
 
 
 @router.get("/notifications", name="account:notifications")
-async def notifications(request: Request, uow: UoW, user: SignedIn, page: int = 1, unread: bool = False) -> Response:
+async def notifications(
+    request: Request, uow: UoW, user: SignedIn, page: int = 1, unread: bool = False
+) -> Response:
     params = PageParams(page=max(1, min(page, 100_000)), size=20)
-    items = await notification_service.list(uow.session, user, params, unread_only=unread)
+    items = await notification_service.page(uow.session, user, params, unread_only=unread)
     prefs = await notification_service.preferences(uow.session, user)
     ctx = {"page": items, "prefs": prefs, "unread_only": unread}
     return render(request, "account/notifications.html", ctx, block="list" if is_htmx(request) else None)
@@ -184,7 +192,10 @@ async def notifications_read_all(request: Request, uow: UoW, user: SignedIn) -> 
 @router.post("/notifications/preferences")
 async def notification_preferences(request: Request, uow: UoW, user: SignedIn) -> Response:
     form = await request.form()
-    wanted = {p.kind: form.get(f"email_{p.kind}") == "on" for p in await notification_service.preferences(uow.session, user)}
+    wanted = {
+        p.kind: form.get(f"email_{p.kind}") == "on"
+        for p in await notification_service.preferences(uow.session, user)
+    }
     await notification_service.update_preferences(uow.session, user, wanted)
     return RedirectResponse("/notifications?saved=1", status_code=303)
 

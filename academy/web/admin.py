@@ -55,7 +55,13 @@ class UserAdmin(ModelView, model=User):
 
 
 class NotificationAdmin(ModelView, model=Notification):
-    column_list = [Notification.id, Notification.user_id, Notification.kind, Notification.title, Notification.created_at]
+    column_list = [
+        Notification.id,
+        Notification.user_id,
+        Notification.kind,
+        Notification.title,
+        Notification.created_at,
+    ]
     can_edit = False
 
 

@@ -25,5 +25,7 @@ async def outbox(request: Request, uow: UoW, user: Anyone, page: int = 1) -> Res
     """Every email the platform wrote, so verification and reset links work with no mail server."""
     if get_settings().is_production:
         raise NotFound()
-    emails = await notification_service.outbox(uow.session, PageParams(page=max(1, min(page, 10_000)), size=20))
+    emails = await notification_service.outbox(
+        uow.session, PageParams(page=max(1, min(page, 10_000)), size=20)
+    )
     return render(request, "dev/outbox.html", {"emails": emails})

@@ -23,10 +23,7 @@ async def healthz() -> dict[str, str]:
 
 
 async def _check_database() -> str:
-    from sqlalchemy import text
-
-    async with db.database().engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await db.ping()
     return "ok"
 
 
@@ -61,7 +58,9 @@ async def readyz() -> Response:
         except Exception as exc:
             checks[name] = f"error: {type(exc).__name__}"
             ok = False
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 @router.get("/metrics", dependencies=[Depends(probe)], include_in_schema=False)
@@ -73,5 +72,3 @@ async def metrics(request: Request) -> Response:
         if not same(sent, token):
             raise Unauthorized()
     return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-

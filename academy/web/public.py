@@ -103,7 +103,9 @@ async def login(request: Request, uow: UoW, user: Anyone) -> Response:
     need_totp = False
     if parsed is not None:
         try:
-            found = await auth_service.authenticate(uow.session, parsed.email, parsed.password, parsed.totp_code)
+            found = await auth_service.authenticate(
+                uow.session, parsed.email, parsed.password, parsed.totp_code
+            )
         except TotpRequired:
             need_totp = True
             errors["totp_code"] = _("Enter the 6-digit code from your authenticator app")
@@ -111,7 +113,9 @@ async def login(request: Request, uow: UoW, user: Anyone) -> Response:
             errors["__all__"] = _(str(exc.detail))
             need_totp = bool(parsed.totp_code)
         else:
-            token = await auth_service.start_web_session(uow.session, found, request.headers.get("user-agent", ""))
+            token = await auth_service.start_web_session(
+                uow.session, found, request.headers.get("user-agent", "")
+            )
             return signed_in_response(request, token, found, target)
     form = {"email": data.get("email", ""), "password": data.get("password", "") if need_totp else ""}
     return render(
@@ -141,7 +145,9 @@ async def forgot(request: Request, uow: UoW, user: Anyone) -> Response:
     data = await form_data(request)
     parsed, errors = parse(PasswordResetIn, data)
     if parsed is None:
-        return render(request, "public/forgot.html", {"form": data, "errors": errors, "sent": False}, status_code=422)
+        return render(
+            request, "public/forgot.html", {"form": data, "errors": errors, "sent": False}, status_code=422
+        )
     await auth_service.request_password_reset(uow.session, parsed.email)
     return render(request, "public/forgot.html", {"form": {}, "errors": {}, "sent": True})
 
@@ -165,7 +171,10 @@ async def reset(request: Request, uow: UoW, user: Anyone) -> Response:
         else:
             return render(request, "public/reset.html", {"token": "", "errors": {}, "done": True})
     return render(
-        request, "public/reset.html", {"token": data.get("token", ""), "errors": errors, "done": False}, status_code=422
+        request,
+        "public/reset.html",
+        {"token": data.get("token", ""), "errors": errors, "done": False},
+        status_code=422,
     )
 
 

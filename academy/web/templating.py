@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
-from jinja2_fragments.fastapi import Jinja2Blocks
+from fastapi.responses import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
 from academy.config import get_settings
@@ -72,7 +72,7 @@ def render(
     *,
     block: str | None = None,
     status_code: int = 200,
-) -> HTMLResponse:
+) -> Response:
     ctx = {
         "request": request,
         "user": getattr(request.state, "user", None),

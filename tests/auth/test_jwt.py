@@ -80,23 +80,33 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     first = await _login(client, user.email)
     other_login = await _login(client, user.email)  # a second device: a different family
 
-    second = (await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})).json()
+    second = (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
     assert second["refresh_token"] != first["refresh_token"]
     assert (await _me(client, second["access_token"])).status_code == 200
 
     reuse = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reuse.status_code == 401 and reuse.json()["error"] == "TokenReuseDetected"
     # The thief's stolen token and the legitimate latest one are both dead now...
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    ).status_code == 401
     # ...but the other device's sign-in is untouched.
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": other_login["refresh_token"]})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": other_login["refresh_token"]})
+    ).status_code == 200
 
 
 async def test_logout_revokes_refresh_token(client):
     user = await make_user()
     tokens = await _login(client, user.email)
-    assert (await client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})).status_code == 200
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 401
 
 
 async def test_token_of_deleted_user_is_rejected(client):
@@ -105,11 +115,15 @@ async def test_token_of_deleted_user_is_rejected(client):
     async with UnitOfWork() as uow:
         await uow.session.delete(await user_service.get(uow.session, user.id))
     assert (await _me(client, tokens["access_token"])).status_code == 401
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 401
 
 
 async def test_garbage_bearer_is_rejected_even_on_public_api_routes(client):
     r = await client.post(
-        "/api/v1/auth/password-reset", json={"email": "a@example.com"}, headers={"Authorization": "Bearer x.y.z"}
+        "/api/v1/auth/password-reset",
+        json={"email": "a@example.com"},
+        headers={"Authorization": "Bearer x.y.z"},
     )
     assert r.status_code == 401

@@ -40,10 +40,14 @@ async def test_api_signup_verify_login_profile(client):
 
 async def test_wrong_password_and_unknown_email_look_the_same(client):
     await client.post("/api/v1/auth/register", json={"email": "bob@example.com", "password": PASSWORD})
-    wrong = await client.post("/api/v1/auth/login", json={"email": "bob@example.com", "password": "nope-nope"})
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"email": "bob@example.com", "password": "nope-nope"}
+    )
     unknown = await client.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"})
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json() == {"error": "InvalidCredentials", "detail": "Wrong email or password"}
+    assert (
+        wrong.json() == unknown.json() == {"error": "InvalidCredentials", "detail": "Wrong email or password"}
+    )
 
 
 async def test_password_reset_via_api_revokes_old_sessions(client):
@@ -55,14 +59,20 @@ async def test_password_reset_via_api_revokes_old_sessions(client):
     assert same.status_code == 202 and same.json() == r.json(), "no account enumeration"
     (link,) = await outbox_links("/reset-password")
     token = link.split("token=")[1]
-    short = await client.post("/api/v1/auth/password-reset/confirm", json={"token": token, "password": "short"})
+    short = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "short"}
+    )
     assert short.status_code == 422
     ok = await client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "a brand new password"}
     )
     assert ok.status_code == 200
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": old.json()["refresh_token"]})).status_code == 401
-    assert (await client.post("/api/v1/auth/login", json={"email": "cy@example.com", "password": PASSWORD})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": old.json()["refresh_token"]})
+    ).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": "cy@example.com", "password": PASSWORD})
+    ).status_code == 401
     await api_login(client, "cy@example.com", "a brand new password")
 
 
@@ -110,7 +120,13 @@ async def test_signup_page_shows_field_errors_and_keeps_input(client):
     token = await csrf(client, "/signup")
     r = await client.post(
         "/signup",
-        data={"name": "Eve", "email": "not-an-email", "password": "x", "password_confirm": "y", "csrf_token": token},
+        data={
+            "name": "Eve",
+            "email": "not-an-email",
+            "password": "x",
+            "password_confirm": "y",
+            "csrf_token": token,
+        },
     )
     assert r.status_code == 422
     assert 'data-testid="error-email"' in r.text and 'data-testid="error-password"' in r.text
@@ -120,10 +136,17 @@ async def test_signup_page_shows_field_errors_and_keeps_input(client):
 async def test_login_page_rejects_bad_password_and_open_redirect(client):
     await client.post("/api/v1/auth/register", json={"email": "fay@example.com", "password": PASSWORD})
     token = await csrf(client)
-    bad = await client.post("/login", data={"email": "fay@example.com", "password": "wrong-pass", "csrf_token": token})
+    bad = await client.post(
+        "/login", data={"email": "fay@example.com", "password": "wrong-pass", "csrf_token": token}
+    )
     assert bad.status_code == 401 and 'data-testid="form-error"' in bad.text
     r = await client.post(
         "/login",
-        data={"email": "fay@example.com", "password": PASSWORD, "next": "https://evil.example/", "csrf_token": token},
+        data={
+            "email": "fay@example.com",
+            "password": PASSWORD,
+            "next": "https://evil.example/",
+            "csrf_token": token,
+        },
     )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"

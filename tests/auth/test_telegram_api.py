@@ -30,10 +30,18 @@ async def test_miniapp_sign_in_creates_a_student_once(client):
     data = init_data({"id": 777, "first_name": "Ivan", "username": "ivan", "language_code": "ru"})
     first = await client.post("/api/v1/auth/telegram/miniapp", json={"init_data": data})
     assert first.status_code == 200, first.text
-    me = (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {first.json()['access_token']}"})).json()
+    me = (
+        await client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {first.json()['access_token']}"}
+        )
+    ).json()
     assert me["telegram_linked"] and me["role"] == "student" and me["locale"] == "ru" and me["name"] == "Ivan"
     again = await client.post("/api/v1/auth/telegram/miniapp", json={"init_data": data})
-    me2 = (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {again.json()['access_token']}"})).json()
+    me2 = (
+        await client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {again.json()['access_token']}"}
+        )
+    ).json()
     assert me2["id"] == me["id"]
 
 
@@ -67,10 +75,18 @@ async def test_widget_sign_in_and_its_own_key_derivation(client):
 async def test_link_telegram_to_existing_account_then_sign_in_with_it(client):
     user = await make_user()
     headers = await api_login(client, user.email)
-    linked = await client.post("/api/v1/auth/telegram/link", headers=headers, json=widget({"id": 5150, "first_name": "X"}))
+    linked = await client.post(
+        "/api/v1/auth/telegram/link", headers=headers, json=widget({"id": 5150, "first_name": "X"})
+    )
     assert linked.status_code == 200 and linked.json()["telegram_linked"]
-    via_tg = await client.post("/api/v1/auth/telegram/miniapp", json={"init_data": init_data({"id": 5150, "first_name": "X"})})
-    me = (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {via_tg.json()['access_token']}"})).json()
+    via_tg = await client.post(
+        "/api/v1/auth/telegram/miniapp", json={"init_data": init_data({"id": 5150, "first_name": "X"})}
+    )
+    me = (
+        await client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {via_tg.json()['access_token']}"}
+        )
+    ).json()
     assert me["id"] == user.id and me["email"] == user.email
 
     other = await make_user()
@@ -85,5 +101,7 @@ async def test_widget_callback_page_signs_in_with_a_cookie(client):
     r = await client.get("/login/telegram", params=widget({"id": 31337, "first_name": "Web"}))
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
     assert (await client.get("/dashboard")).status_code == 200
-    bad = await client.get("/login/telegram", params={**widget({"id": 31337, "first_name": "Web"}), "id": "1"})
+    bad = await client.get(
+        "/login/telegram", params={**widget({"id": 31337, "first_name": "Web"}), "id": "1"}
+    )
     assert bad.status_code in (303, 401)

@@ -10,22 +10,40 @@ async def test_staff_turn_on_totp_and_then_need_the_code(client):
     setup = (await client.post("/api/v1/auth/totp/setup", headers=headers)).json()
     assert setup["otpauth_uri"].startswith("otpauth://totp/")
     totp = pyotp.TOTP(setup["secret"])
-    wrong = await client.post("/api/v1/auth/totp/enable", headers=headers, json={"code": "000000" if totp.now() != "000000" else "111111"})
+    wrong = await client.post(
+        "/api/v1/auth/totp/enable",
+        headers=headers,
+        json={"code": "000000" if totp.now() != "000000" else "111111"},
+    )
     assert wrong.status_code == 422
     ok = await client.post("/api/v1/auth/totp/enable", headers=headers, json={"code": totp.now()})
     assert ok.status_code == 200 and ok.json()["totp_enabled"]
 
     no_code = await client.post("/api/v1/auth/login", json={"email": curator.email, "password": PASSWORD})
     assert no_code.status_code == 401 and no_code.json()["error"] == "TotpRequired"
-    bad = await client.post("/api/v1/auth/login", json={"email": curator.email, "password": PASSWORD, "totp_code": "123456" if totp.now() != "123456" else "654321"})
+    bad = await client.post(
+        "/api/v1/auth/login",
+        json={
+            "email": curator.email,
+            "password": PASSWORD,
+            "totp_code": "123456" if totp.now() != "123456" else "654321",
+        },
+    )
     assert bad.status_code == 401
-    good = await client.post("/api/v1/auth/login", json={"email": curator.email, "password": PASSWORD, "totp_code": totp.now()})
+    good = await client.post(
+        "/api/v1/auth/login", json={"email": curator.email, "password": PASSWORD, "totp_code": totp.now()}
+    )
     assert good.status_code == 200
 
     token = await csrf(client)
-    step1 = await client.post("/login", data={"email": curator.email, "password": PASSWORD, "csrf_token": token})
+    step1 = await client.post(
+        "/login", data={"email": curator.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert step1.status_code == 422 and 'name="totp_code"' in step1.text
-    step2 = await client.post("/login", data={"email": curator.email, "password": PASSWORD, "totp_code": totp.now(), "csrf_token": token})
+    step2 = await client.post(
+        "/login",
+        data={"email": curator.email, "password": PASSWORD, "totp_code": totp.now(), "csrf_token": token},
+    )
     assert step2.status_code == 303
 
 

@@ -66,10 +66,12 @@ async def test_every_transport_accepts_a_message(transport, smtp_server):
 async def test_smtp_delivers_multipart_message(smtp_server):
     inbox, port = smtp_server
     await SmtpTransport("127.0.0.1", port).send(EMAIL)
-    (rcpts, msg), = inbox.messages
+    ((rcpts, msg),) = inbox.messages
     assert rcpts == ["ann@example.com"]
     assert msg["Subject"] == "Привет, Ann" or "Ann" in str(msg["Subject"])
-    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk() if not p.is_multipart()}
+    parts = {
+        p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk() if not p.is_multipart()
+    }
     assert parts["text/plain"].strip() == "Plain body — with unicode"
     assert "HTML body" in parts["text/html"]
 
@@ -95,7 +97,9 @@ async def test_signup_with_smtp_backend_delivers_the_verification_link(client, s
     ratelimit.configure(enabled=True)
     r = await client.post("/api/v1/auth/register", json={"email": "smtp@example.com", "password": PASSWORD})
     assert r.status_code == 201
-    (rcpts, msg), = inbox.messages
+    ((rcpts, msg),) = inbox.messages
     assert rcpts == ["smtp@example.com"]
-    body = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    body = (
+        next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    )
     assert "http://testserver/verify-email?token=" in body

@@ -52,7 +52,16 @@ def celery_worker(settings, monkeypatch):
     jobs.set_dispatcher(CeleryDispatcher())
     env = {**os.environ}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "academy.worker", "worker", "--pool=solo", "--loglevel=WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "academy.worker",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+        ],
         env=env,
         start_new_session=True,
     )
@@ -83,5 +92,6 @@ async def test_enqueue_runs_only_after_commit(app, client, celery_worker):
     assert r.status_code == 200
 
     await _wait_sent(committed)
-    # One solo worker takes messages in order: had the failed request's job been sent, it would have run first.
+    # One solo worker takes messages in order:
+    # had the failed request's job been sent, it would have run first.
     assert await _status(rolled_back) == "queued"

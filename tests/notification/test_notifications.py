@@ -22,7 +22,9 @@ async def test_notify_stores_pushes_live_and_emails_by_preference(client):
     async with realtime.hub().subscribe(realtime.user_channel(user.id)) as queue:
         async with UnitOfWork() as uow:
             await notification_service.notify(
-                uow.session, user.id, NotificationPayload(kind="homework", title="Graded", body="9/10", link="/x")
+                uow.session,
+                user.id,
+                NotificationPayload(kind="homework", title="Graded", body="9/10", link="/x"),
             )
             assert queue.empty(), "nothing is pushed before the commit"
         message = await asyncio.wait_for(queue.get(), timeout=5)
@@ -30,12 +32,18 @@ async def test_notify_stores_pushes_live_and_emails_by_preference(client):
     (mail,) = [e for e in await _emails_to(user.email) if e.subject == "Graded"]
     assert "http://testserver/x" in mail.body_text and mail.status == "sent"
 
-    prefs = await client.put("/api/v1/notifications/preferences", headers=headers, json={"email": {"homework": False}})
+    prefs = await client.put(
+        "/api/v1/notifications/preferences", headers=headers, json={"email": {"homework": False}}
+    )
     assert {p["kind"]: p["email"] for p in prefs.json()}["homework"] is False
     async with UnitOfWork() as uow:
-        await notification_service.notify(uow.session, user.id, NotificationPayload(kind="homework", title="Again"))
+        await notification_service.notify(
+            uow.session, user.id, NotificationPayload(kind="homework", title="Again")
+        )
     assert not [e for e in await _emails_to(user.email) if e.subject == "Again"]
-    bad = await client.put("/api/v1/notifications/preferences", headers=headers, json={"email": {"bogus": True}})
+    bad = await client.put(
+        "/api/v1/notifications/preferences", headers=headers, json={"email": {"bogus": True}}
+    )
     assert bad.status_code == 422
 
     listing = (await client.get("/api/v1/notifications", headers=headers)).json()
@@ -85,6 +93,8 @@ async def test_admin_sends_a_notification_and_the_centre_shows_it(client, new_cl
     page = await browser.get("/notifications")
     assert "Class at 6" in page.text and 'data-testid="unread">1<' in page.text
     token = browser.cookies["academy_csrf"]
-    read = await browser.post(f"/notifications/{r.json()['id']}/read", headers={"HX-Request": "true", "X-CSRF-Token": token})
+    read = await browser.post(
+        f"/notifications/{r.json()['id']}/read", headers={"HX-Request": "true", "X-CSRF-Token": token}
+    )
     assert read.status_code == 200 and "bg-primary-lt" not in read.text
     assert 'data-testid="unread">1<' not in (await browser.get("/notifications")).text

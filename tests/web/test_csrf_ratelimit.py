@@ -8,7 +8,9 @@ async def test_form_post_without_csrf_token_is_refused(client):
     await csrf(client)
     r = await client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert r.status_code == 403 and "reload the page" in r.text
-    forged = await client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": "guess"})
+    forged = await client.post(
+        "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": "guess"}
+    )
     assert forged.status_code == 403
     await page_login(client, user.email)
     token = client.cookies["academy_csrf"]
@@ -38,7 +40,9 @@ async def test_101st_request_in_a_minute_gets_429_with_retry_after(client):
     assert r.status_code == 429 and r.json()["error"] == "TooManyRequests"
     assert 1 <= int(r.headers["Retry-After"]) <= 60
     other = await make_user()
-    assert (await client.get("/api/v1/auth/me", headers=await api_login(client, other.email))).status_code == 200
+    assert (
+        await client.get("/api/v1/auth/me", headers=await api_login(client, other.email))
+    ).status_code == 200
 
 
 async def test_login_is_limited_more_strictly(client):

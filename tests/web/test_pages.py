@@ -21,7 +21,11 @@ async def test_russian_ui_from_the_switch_and_from_the_browser(client):
     ru = await client.get("/login", headers={"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
     assert '<html lang="ru">' in ru.text and "Войти" in ru.text
     token = client.cookies["academy_csrf"]
-    switched = await client.post("/language", data={"locale": "en", "csrf_token": token}, headers={"referer": "http://testserver/login"})
+    switched = await client.post(
+        "/language",
+        data={"locale": "en", "csrf_token": token},
+        headers={"referer": "http://testserver/login"},
+    )
     assert switched.status_code == 303 and switched.headers["location"] == "/login"
     en = await client.get("/login", headers={"Accept-Language": "ru"})
     assert '<html lang="en">' in en.text and "Sign in" in en.text
@@ -31,7 +35,11 @@ async def test_signed_in_users_language_follows_their_profile(client):
     user = await make_user()
     await page_login(client, user.email)
     token = client.cookies["academy_csrf"]
-    await client.post("/language", data={"locale": "ru", "csrf_token": token}, headers={"referer": "http://testserver/profile"})
+    await client.post(
+        "/language",
+        data={"locale": "ru", "csrf_token": token},
+        headers={"referer": "http://testserver/profile"},
+    )
     page = await client.get("/dashboard")
     assert '<html lang="ru">' in page.text
     me = await client.get("/profile")
@@ -62,7 +70,10 @@ async def test_health_readiness_and_metrics(client):
     assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
     await client.get("/login")
     metrics = await client.get("/metrics")
-    assert metrics.status_code == 200 and 'academy_http_requests_total{method="GET",route="/login"' in metrics.text
+    assert (
+        metrics.status_code == 200
+        and 'academy_http_requests_total{method="GET",route="/login"' in metrics.text
+    )
 
 
 async def test_request_id_is_echoed(client):
@@ -82,7 +93,11 @@ async def test_avatar_upload_checks_content(client):
     await page_login(client, user.email)
     token = client.cookies["academy_csrf"]
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    ok = await client.post("/profile/avatar", data={"csrf_token": token}, files={"avatar": ("me.png", png, "image/png")})
+    ok = await client.post(
+        "/profile/avatar", data={"csrf_token": token}, files={"avatar": ("me.png", png, "image/png")}
+    )
     assert ok.status_code == 200 and "/media/avatars/" in ok.text
-    fake = await client.post("/profile/avatar", data={"csrf_token": token}, files={"avatar": ("me.png", b"<script>", "image/png")})
+    fake = await client.post(
+        "/profile/avatar", data={"csrf_token": token}, files={"avatar": ("me.png", b"<script>", "image/png")}
+    )
     assert fake.status_code == 422 and "PNG, JPEG, GIF or WebP" in fake.text
