@@ -231,23 +231,38 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-async def hammer(target: Target, seconds: float, concurrency: int, warmup: float) -> Result:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=target.base_url,
-        headers=target.headers,
-        cookies=target.cookies,
-        limits=limits,
-        timeout=REQUEST_TIMEOUT,
-        follow_redirects=False,
-    ) as client:
+async def hammer(target: Target, seconds: float, concurrency: int, warmup: float, clients: int) -> Result:
+    """`concurrency` workers, each looping request-after-response on a keep-alive connection.
+
+    The connections are spread over `clients` AsyncClients (pools). One pool holding all 50 connections is
+    what httpx makes easy, but its pool bookkeeping costs grow with the connections in it
+    (encode/httpx#3215): here one 50-connection pool caps even the bare app at a few hundred req/s, so by
+    default every worker gets its own single-connection client. `--clients 1` measures the shared pool.
+    """
+    clients = max(1, min(clients, concurrency))
+    per_client = math.ceil(concurrency / clients)
+    limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
+    async with contextlib.AsyncExitStack() as stack:
+        pool = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    base_url=target.base_url,
+                    headers=target.headers,
+                    cookies=target.cookies,
+                    limits=limits,
+                    timeout=REQUEST_TIMEOUT,
+                    follow_redirects=False,
+                )
+            )
+            for _ in range(clients)
+        ]
         latencies: list[float] = []
         errors = 0
         error_sample = ""
         count = 0
         measuring = False
 
-        async def one() -> None:
+        async def one(client: httpx.AsyncClient) -> None:
             nonlocal errors, error_sample, count
             start = time.perf_counter()
             try:
@@ -266,17 +281,18 @@ async def hammer(target: Target, seconds: float, concurrency: int, warmup: float
                     errors += 1
                     error_sample = error_sample or problem
 
-        async def worker(deadline: float) -> None:
+        async def worker(index: int, deadline: float) -> None:
+            client = pool[index % clients]
             while time.perf_counter() < deadline and count < MAX_REQUESTS_PER_TARGET:
-                await one()
+                await one(client)
 
         # Warm-up: open the connections and let caches fill; not counted.
         if warmup > 0:
-            await asyncio.gather(*(worker(time.perf_counter() + warmup) for _ in range(concurrency)))
+            until = time.perf_counter() + warmup
+            await asyncio.gather(*(worker(i, until) for i in range(concurrency)))
         measuring = True
         began = time.perf_counter()
-        stop_at = began + seconds
-        await asyncio.gather(*(worker(stop_at) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(i, began + seconds) for i in range(concurrency)))
         elapsed = time.perf_counter() - began
 
     latencies.sort()
@@ -319,7 +335,7 @@ def session_cookies(base_url: str) -> httpx.Cookies:
         return httpx.Cookies(client.cookies)
 
 
-def print_table(results: list[Result], seconds: float, concurrency: int) -> None:
+def print_table(results: list[Result], seconds: float, concurrency: int, clients: int) -> None:
     headers = ["target", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "vs bare"]
     rows = [
         [
@@ -342,7 +358,8 @@ def print_table(results: list[Result], seconds: float, concurrency: int) -> None
         )
 
     print(
-        f"\n{concurrency} concurrent connections, {seconds:g} s per target, loopback, load generator on the same cores\n"
+        f"\n{concurrency} concurrent keep-alive connections over {clients} httpx client(s), "
+        f"{seconds:g} s per target after warm-up, loopback; the load generator shares the CPU cores\n"
     )
     print(line(headers))
     print(line(["-" * w for w in widths]))
@@ -355,7 +372,7 @@ def print_table(results: list[Result], seconds: float, concurrency: int) -> None
 
 
 async def run(
-    seconds: float, concurrency: int, warmup: float, academy_url: str, hello_url: str
+    seconds: float, concurrency: int, warmup: float, clients: int, academy_url: str, hello_url: str
 ) -> list[Result]:
     token = api_token(academy_url)
     cookies = session_cookies(academy_url)
@@ -373,7 +390,7 @@ async def run(
     results = []
     for target in targets:
         print(f"  {target.name} ...", file=sys.stderr, flush=True)
-        results.append(await hammer(target, seconds, concurrency, warmup))
+        results.append(await hammer(target, seconds, concurrency, warmup, clients))
     bare = results[0].rps
     for result in results:
         result.vs_bare = result.rps / bare if bare else None
@@ -391,6 +408,13 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=float, default=1.0, help="unmeasured seconds per target first (default 1)"
     )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        help="httpx.AsyncClient pools the connections are spread over (default: one per connection; "
+        "1 = a single shared pool, which is much slower on the client side)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = parser.parse_args()
     if not 0 < args.seconds <= 600:
@@ -399,6 +423,9 @@ def main() -> int:
         parser.error("--concurrency must be in [1, 1000]")
     if not 0 <= args.warmup <= 60:
         parser.error("--warmup must be in [0, 60]")
+    if not 0 <= args.clients <= args.concurrency:
+        parser.error("--clients must be in [0, --concurrency]")
+    clients = args.clients or args.concurrency
 
     with contextlib.suppress(ImportError):
         import uvloop  # the load generator's own overhead matters on 2 cores
@@ -410,13 +437,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="academy-bench-") as tmp:
         print("starting the platform and the bare app ...", file=sys.stderr, flush=True)
         with running_servers(Path(tmp)) as (academy_url, hello_url):
-            results = asyncio.run(run(args.seconds, args.concurrency, args.warmup, academy_url, hello_url))
+            results = asyncio.run(
+                run(args.seconds, args.concurrency, args.warmup, clients, academy_url, hello_url)
+            )
 
     if args.json:
         payload = {
             "seconds": args.seconds,
             "concurrency": args.concurrency,
             "warmup": args.warmup,
+            "clients": clients,
             "cpus": os.cpu_count(),
             "results": [
                 {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(r).items()}
@@ -425,7 +455,7 @@ def main() -> int:
         }
         print(json.dumps(payload, indent=2))
     else:
-        print_table(results, args.seconds, args.concurrency)
+        print_table(results, args.seconds, args.concurrency, clients)
     return 0
 
 

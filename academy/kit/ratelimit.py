@@ -15,7 +15,9 @@ class RateLimiter:
     def __init__(self, redis_url: str = "", *, enabled: bool = True) -> None:
         self.enabled = enabled
         self.storage: Storage = (
-            storage_from_string("async+" + redis_url) if redis_url else MemoryStorage()  # type: ignore[assignment]
+            storage_from_string("async+" + redis_url, implementation="redispy")  # type: ignore[assignment]
+            if redis_url
+            else MemoryStorage()
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
 
