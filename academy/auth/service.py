@@ -308,6 +308,14 @@ class AuthService:
         if user.totp_enabled_at is not None:
             raise TotpNotAllowed("Two-factor authentication is already on; turn it off first")
         user.totp_secret = pyotp.random_base32()
+        setup = self.totp_pending(user)
+        assert setup is not None
+        return setup
+
+    def totp_pending(self, user: User) -> TotpSetup | None:
+        """The key being set up (shown again after a mistyped code), if set-up has started."""
+        if not user.totp_secret or user.totp_enabled_at is not None:
+            return None
         uri = pyotp.TOTP(user.totp_secret).provisioning_uri(
             name=user.email or str(user.id), issuer_name="Academy"
         )

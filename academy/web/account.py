@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -137,29 +137,21 @@ async def totp_setup(request: Request, uow: UoW, user: Staff) -> Response:
     return render(request, "account/security.html", {"setup": setup, "errors": {}})
 
 
-@router.post("/profile/security/totp/enable")
-async def totp_enable(request: Request, uow: UoW, user: Staff) -> Response:
+@router.post("/profile/security/totp/{action}")
+async def totp_change(
+    request: Request, action: Literal["enable", "disable"], uow: UoW, user: Staff
+) -> Response:
     parsed, errors = parse(TotpCodeIn, await form_data(request))
     if parsed is not None:
+        change = auth_service.totp_enable if action == "enable" else auth_service.totp_disable
         try:
-            await auth_service.totp_enable(uow.session, user, parsed.code)
+            await change(uow.session, user, parsed.code)
         except AppError as exc:
             errors["code"] = _(str(exc.detail))
     if errors:
-        return render(request, "account/security.html", {"setup": None, "errors": errors}, status_code=422)
-    return RedirectResponse("/profile/security", status_code=303)
-
-
-@router.post("/profile/security/totp/disable")
-async def totp_disable(request: Request, uow: UoW, user: Staff) -> Response:
-    parsed, errors = parse(TotpCodeIn, await form_data(request))
-    if parsed is not None:
-        try:
-            await auth_service.totp_disable(uow.session, user, parsed.code)
-        except AppError as exc:
-            errors["code"] = _(str(exc.detail))
-    if errors:
-        return render(request, "account/security.html", {"setup": None, "errors": errors}, status_code=422)
+        # A wrong code while enabling keeps the key on screen so the user can try again.
+        setup = auth_service.totp_pending(user) if action == "enable" else None
+        return render(request, "account/security.html", {"setup": setup, "errors": errors}, status_code=422)
     return RedirectResponse("/profile/security", status_code=303)
 
 

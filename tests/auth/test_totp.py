@@ -51,3 +51,24 @@ async def test_students_cannot_use_totp(client):
     student = await make_user()
     r = await client.post("/api/v1/auth/totp/setup", headers=await api_login(client, student.email))
     assert r.status_code == 403
+
+
+async def test_totp_pages_keep_the_key_after_a_wrong_code(client):
+    from tests.fixtures.app import page_login
+
+    expert = await make_user(role=Role.expert)
+    await page_login(client, expert.email)
+    token = client.cookies["academy_csrf"]
+    setup = await client.post("/profile/security/totp/setup", data={"csrf_token": token})
+    secret = setup.text.split('data-testid="totp-secret">')[1].split("<")[0]
+    totp = pyotp.TOTP(secret)
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    retry = await client.post("/profile/security/totp/enable", data={"code": wrong, "csrf_token": token})
+    assert retry.status_code == 422 and secret in retry.text
+    ok = await client.post("/profile/security/totp/enable", data={"code": totp.now(), "csrf_token": token})
+    assert ok.status_code == 303
+    assert 'data-testid="totp-on"' in (await client.get("/profile/security")).text
+    bogus = await client.post(
+        "/profile/security/totp/explode", data={"code": totp.now(), "csrf_token": token}
+    )
+    assert bogus.status_code == 422
