@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from markupsafe import Markup
 
 from academy.auth.access import PUBLIC, SESSION_COOKIE, decode_session_cookie
 from academy.auth.service import auth_service
@@ -15,7 +16,7 @@ from academy.kit import i18n, realtime
 from academy.kit.uow import UnitOfWork
 from academy.models import User
 from academy.notification.service import notification_service
-from academy.web.templating import env
+from academy.web.templating import CSRF_COOKIE, env
 
 log = structlog.get_logger()
 router = APIRouter()
@@ -37,10 +38,16 @@ async def ws_user(websocket: WebSocket) -> User | None:
 ws_user.access = PUBLIC  # type: ignore[attr-defined]  # anyone may connect; anonymous sockets get closed
 
 
-def fragment(message: dict[str, Any], locale: str) -> str:
-    token = i18n.set_locale(locale)
+def fragment(message: dict[str, Any], user: User, csrf: str) -> str:
+    token = i18n.set_locale(user.locale)
     try:
-        return env.get_template("components/live.html").render(m=message)
+        # The feed row carries a form; over the socket there is no request, so the token comes from its cookie.
+        return env.get_template("components/live.html").render(
+            m=message,
+            user=user,
+            request=None,
+            csrf_input=lambda _request: Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf),
+        )
     finally:
         i18n._locale.reset(token)
 
@@ -51,6 +58,7 @@ async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> No
         await websocket.close(code=4401)
         return
     await websocket.accept()
+    csrf = websocket.cookies.get(CSRF_COOKIE, "")
     hub = realtime.hub()
     async with UnitOfWork() as uow:
         last_id = await notification_service.latest_id(uow.session, user)
@@ -72,7 +80,7 @@ async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> No
                         if int(msg["id"]) <= last_id:
                             continue
                         last_id = int(msg["id"])
-                    await websocket.send_text(fragment(msg, user.locale))
+                    await websocket.send_text(fragment(msg, user, csrf))
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:

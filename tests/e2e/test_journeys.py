@@ -96,14 +96,22 @@ def sign_out(page: Page) -> None:
 
 @pytest.mark.parametrize("device", list(VIEWPORTS))
 def test_signup_verify_login_and_live_notification(
-    device: str, context_factory: Any, server_url: str, admin_token: str, tmp_path: Path
+    device: str, context_factory: Any, live_server: Any, server_url: str, admin_token: str, tmp_path: Path
 ) -> None:
     email = f"e2e-{device}-{uuid.uuid4().hex[:10]}@example.com"
     name = f"Journey {device.title()}"
     context = context_factory(**VIEWPORTS[device])
     page = context.new_page()
     page_errors: list[str] = []
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    page.on("pageerror", lambda exc: page_errors.append(f"{page.url}: {exc}"))
+    sockets: dict[str, int] = {"opened": 0, "frames": 0, "closed": 0}
+
+    def on_websocket(ws: Any) -> None:
+        sockets["opened"] += 1
+        ws.on("framereceived", lambda _frame: sockets.__setitem__("frames", sockets["frames"] + 1))
+        ws.on("close", lambda _ws: sockets.__setitem__("closed", sockets["closed"] + 1))
+
+    page.on("websocket", on_websocket)
 
     # Sign up: lands on the dashboard, signed in, with the unverified-email banner.
     page.goto(f"{server_url}/signup")
@@ -148,7 +156,13 @@ def test_signup_verify_login_and_live_notification(
     title = f"Live hello {uuid.uuid4().hex[:6]}"
     push_notification(server_url, admin_token, email, title)
     toast = page.locator("#toasts [data-testid=live-toast]").filter(has_text=title)
-    expect(toast).to_be_visible(timeout=15_000)
+    try:
+        expect(toast).to_be_visible(timeout=15_000)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"no live toast for {title!r} within 15 s; WebSockets on this page: {sockets} "
+            f"(a closed socket and no frames: look for /ws errors in {live_server.log_path})"
+        ) from exc
     badge = page.locator("[data-testid=unread]")
     expect(badge).not_to_have_class(re.compile(r"\bd-none\b"))
     assert int(badge.inner_text().strip()) >= 1
@@ -156,7 +170,7 @@ def test_signup_verify_login_and_live_notification(
     assert page.evaluate("window.__noReload") is True, "the page reloaded"
     page.screenshot(path=str(tmp_path / f"dashboard-live-{device}.png"), full_page=False)
     print(f"screenshots: {tmp_path}")
-    assert not page_errors, page_errors
+    assert not page_errors, f"JavaScript errors during the journey: {page_errors}"
 
 
 def test_admin_area_is_for_admins_only(context_factory: Any, server_url: str) -> None:
