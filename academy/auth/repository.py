@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 
 from academy.kit.repository import Repository
-from academy.models import EmailToken, RefreshToken, WebSession
+from academy.models import EmailToken, RefreshToken, User, WebSession
 
 
 class RefreshTokenRepository(Repository[RefreshToken]):
@@ -58,6 +58,20 @@ class WebSessionRepository(Repository[WebSession]):
 
     async def by_hash(self, token_hash: str) -> WebSession | None:
         return await self.one_or_none(select(WebSession).where(WebSession.token_hash == token_hash))
+
+    async def active_user(self, token_hash: str, now: datetime) -> User | None:
+        """The user of a live session, in one query: every page load asks this."""
+        stmt = (
+            select(User)
+            .join(WebSession, WebSession.user_id == User.id)
+            .where(
+                WebSession.token_hash == token_hash,
+                WebSession.revoked_at.is_(None),
+                WebSession.expires_at > now,
+                User.is_active.is_(True),
+            )
+        )
+        return (await self.session.execute(stmt)).scalars().first()
 
     async def revoke_user(self, user_id: int, at: datetime) -> None:
         await self.session.execute(

@@ -225,11 +225,7 @@ class AuthService:
         return raw
 
     async def user_from_web_session(self, session: AsyncSession, raw: str) -> User | None:
-        record = await WebSessionRepository(session).by_hash(hash_token(raw))
-        if record is None or record.revoked_at is not None or record.expires_at < clock.now():
-            return None
-        user = await user_service.find(session, record.user_id)
-        return user if user is not None and user.is_active else None
+        return await WebSessionRepository(session).active_user(hash_token(raw), clock.now())
 
     async def end_web_session(self, session: AsyncSession, raw: str) -> None:
         record = await WebSessionRepository(session).by_hash(hash_token(raw))

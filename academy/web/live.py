@@ -46,7 +46,9 @@ def fragment(message: dict[str, Any], user: User, csrf: str) -> str:
             m=message,
             user=user,
             request=None,
-            csrf_input=lambda _request: Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf),
+            csrf_input=lambda _request: Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+                csrf
+            ),
         )
     finally:
         i18n._locale.reset(token)
