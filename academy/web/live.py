@@ -41,7 +41,7 @@ ws_user.access = PUBLIC  # type: ignore[attr-defined]  # anyone may connect; ano
 def fragment(message: dict[str, Any], user: User, csrf: str) -> str:
     token = i18n.set_locale(user.locale)
     try:
-        # The feed row carries a form; over the socket there is no request, so the token comes from its cookie.
+        # The feed row carries a form; a socket has no request, so the token comes from its cookie.
         return env.get_template("components/live.html").render(
             m=message,
             user=user,
