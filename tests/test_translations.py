@@ -66,6 +66,7 @@ DYNAMIC_MESSAGES: tuple[str, ...] = (
     N_("Telegram sign-in data is invalid"),
     N_("Two-factor authentication is available for staff accounts"),
     N_("The authenticator code is wrong"),
+    N_("The sign-in took too long; enter your password again"),
     # ... and the literal messages raised in auth/service.py.
     N_("Current password is wrong"),
     N_("This link is invalid or has expired"),

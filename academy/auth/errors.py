@@ -8,6 +8,10 @@ class InvalidCredentials(Unauthorized):
 class TotpRequired(Unauthorized):
     default_detail = "Enter the code from your authenticator app"
 
+    def __init__(self, user_id: int) -> None:
+        super().__init__()
+        self.user_id = user_id
+
 
 class InvalidToken(Unauthorized):
     default_detail = "Invalid or expired token"

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pyotp
 import structlog
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy.auth import passwords, telegram, tokens
@@ -32,6 +33,7 @@ from academy.user.service import user_service
 log = structlog.get_logger()
 
 VERIFY = "verify"
+MFA_SECONDS = 300
 RESET = "reset"
 
 
@@ -150,12 +152,33 @@ class AuthService:
             raise InvalidCredentials()
         if user.totp_enabled_at is not None:
             if not totp_code:
-                raise TotpRequired()
+                raise TotpRequired(user.id)
             if not self._totp_ok(user, totp_code):
                 raise InvalidCredentials("The authenticator code is wrong")
         user.last_login_at = clock.now()
         log.info("auth.logged_in", user_id=user.id)
         return user
+
+    def mfa_challenge(self, user_id: int) -> str:
+        """A short-lived proof that the password was right, so the code step never carries the password."""
+        return self._mfa_serializer().dumps(user_id)
+
+    async def complete_mfa(self, session: AsyncSession, challenge: str, code: str) -> User:
+        try:
+            user_id = int(self._mfa_serializer().loads(challenge, max_age=MFA_SECONDS))
+        except (BadSignature, TypeError, ValueError) as exc:
+            raise InvalidToken("The sign-in took too long; enter your password again") from exc
+        user = await user_service.find(session, user_id)
+        if user is None or not user.is_active or user.totp_enabled_at is None:
+            raise InvalidCredentials()
+        if not self._totp_ok(user, code):
+            raise InvalidCredentials("The authenticator code is wrong")
+        user.last_login_at = clock.now()
+        log.info("auth.logged_in", user_id=user.id, mfa=True)
+        return user
+
+    def _mfa_serializer(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(get_settings().secret_key, salt="academy.mfa")
 
     # --- API tokens -----------------------------------------------------------------------------
     async def issue_tokens(

@@ -97,31 +97,39 @@ async def login_page(request: Request, user: Anyone, next: str = "/dashboard") -
 async def login(request: Request, uow: UoW, user: Anyone) -> Response:
     data = await form_data(request)
     target = safe_next(data.pop("next", None))
-    if not data.get("totp_code"):
-        data.pop("totp_code", None)
-    parsed, errors = parse(LoginIn, data)
-    need_totp = False
-    if parsed is not None:
-        try:
-            found = await auth_service.authenticate(
-                uow.session, parsed.email, parsed.password, parsed.totp_code
-            )
-        except TotpRequired:
-            need_totp = True
-            errors["totp_code"] = _("Enter the 6-digit code from your authenticator app")
-        except InvalidCredentials as exc:
-            errors["__all__"] = _(str(exc.detail))
-            need_totp = bool(parsed.totp_code)
+    challenge = data.pop("challenge", "")
+    errors: dict[str, str] = {}
+    found: User | None = None
+    try:
+        if challenge:
+            # Second step for staff with two-factor on: the password was checked in the first step.
+            code = data.get("totp_code", "").strip()
+            if not code.isdigit() or len(code) != 6:
+                errors["totp_code"] = _("Enter the 6-digit code from your authenticator app")
+            else:
+                found = await auth_service.complete_mfa(uow.session, challenge, code)
         else:
-            token = await auth_service.start_web_session(
-                uow.session, found, request.headers.get("user-agent", "")
-            )
-            return signed_in_response(request, token, found, target)
-    form = {"email": data.get("email", ""), "password": data.get("password", "") if need_totp else ""}
+            data.pop("totp_code", None)
+            parsed, errors = parse(LoginIn, data)
+            if parsed is not None:
+                found = await auth_service.authenticate(uow.session, parsed.email, parsed.password)
+    except TotpRequired as exc:
+        challenge = auth_service.mfa_challenge(exc.user_id)
+        errors["totp_code"] = _("Enter the 6-digit code from your authenticator app")
+    except InvalidToken as exc:
+        challenge = ""
+        errors["__all__"] = _(str(exc.detail))
+    except InvalidCredentials as exc:
+        errors["__all__"] = _(str(exc.detail))
+    if found is not None:
+        token = await auth_service.start_web_session(
+            uow.session, found, request.headers.get("user-agent", "")
+        )
+        return signed_in_response(request, token, found, target)
     return render(
         request,
         "public/login.html",
-        {"form": form, "errors": errors, "next": target, "need_totp": need_totp},
+        {"form": {"email": data.get("email", "")}, "errors": errors, "next": target, "challenge": challenge},
         status_code=401 if "__all__" in errors else 422,
     )
 

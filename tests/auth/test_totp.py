@@ -40,11 +40,21 @@ async def test_staff_turn_on_totp_and_then_need_the_code(client):
         "/login", data={"email": curator.email, "password": PASSWORD, "csrf_token": token}
     )
     assert step1.status_code == 422 and 'name="totp_code"' in step1.text
-    step2 = await client.post(
-        "/login",
-        data={"email": curator.email, "password": PASSWORD, "totp_code": totp.now(), "csrf_token": token},
+    assert PASSWORD not in step1.text, "the second step must not carry the password"
+    challenge = step1.text.split('name="challenge" value="')[1].split('"')[0]
+    wrong = "000000" if totp.now() != "000000" else "111111"
+    bad_step = await client.post(
+        "/login", data={"challenge": challenge, "totp_code": wrong, "csrf_token": token}
     )
-    assert step2.status_code == 303
+    assert bad_step.status_code == 401
+    forged = await client.post(
+        "/login", data={"challenge": "1.forged", "totp_code": totp.now(), "csrf_token": token}
+    )
+    assert forged.status_code == 401
+    step2 = await client.post(
+        "/login", data={"challenge": challenge, "totp_code": totp.now(), "csrf_token": token}
+    )
+    assert step2.status_code == 303 and (await client.get("/dashboard")).status_code == 200
 
 
 async def test_students_cannot_use_totp(client):
