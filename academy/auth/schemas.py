@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from academy.kit.clock import check_timezone
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
@@ -15,6 +17,11 @@ class RegisterIn(BaseModel):
     name: Name = ""
     locale: str = Field(default="en", pattern="^(en|ru)$")
     timezone: str = Field(default="UTC", max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value) or "UTC"
 
 
 class LoginIn(BaseModel):

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from typing import Annotated
-from zoneinfo import available_timezones
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from academy.kit.clock import TIMEZONES, check_timezone
 from academy.models import Role
 
-TIMEZONES = frozenset(available_timezones())
+__all__ = ["TIMEZONES", "ProfileUpdate", "RoleUpdate"]
 
 
 class ProfileUpdate(BaseModel):
@@ -18,9 +18,7 @@ class ProfileUpdate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
-        if value is not None and value not in TIMEZONES:
-            raise ValueError(f"Unknown time zone: {value}")
-        return value
+        return check_timezone(value)
 
 
 class RoleUpdate(BaseModel):

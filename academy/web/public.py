@@ -13,7 +13,7 @@ from academy.auth.errors import InvalidCredentials, InvalidToken, TotpRequired
 from academy.auth.schemas import LoginIn, PasswordResetConfirmIn, PasswordResetIn, RegisterIn
 from academy.auth.service import auth_service
 from academy.config import get_settings
-from academy.kit import i18n
+from academy.kit import clock, i18n
 from academy.kit.deps import UoW
 from academy.kit.errors import AppError
 from academy.kit.middleware import LANG_COOKIE
@@ -68,6 +68,8 @@ async def signup_page(request: Request, user: Anyone) -> Response:
 async def signup(request: Request, uow: UoW, user: Anyone) -> Response:
     data = await form_data(request)
     data.setdefault("locale", i18n.get_locale())
+    if data.get("timezone") not in clock.TIMEZONES:
+        data["timezone"] = "UTC"  # detected by the browser into a hidden field: never block sign-up on it
     parsed, errors = parse(RegisterIn, data)
     if parsed is not None and data.get("password") != data.get("password_confirm"):
         errors["password_confirm"] = _("Passwords do not match")
