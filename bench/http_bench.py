@@ -20,24 +20,23 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
 
 import httpx
 
-HOST = "127.0.0.1"
+# Run as `python bench/http_bench.py`: the repo root is not on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.server import HOST, Process, Server, env_without_academy, free_port
+
 STUDENT_EMAIL = "student@demo.academy.school"
 DEMO_PASSWORD = "academy-demo"
-READY_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 10.0
 MAX_REQUESTS_PER_TARGET = 2_000_000  # a hard cap on top of the time limit
 
@@ -64,138 +63,51 @@ async def app(scope, receive, send):
 '''
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def academy_cli() -> list[str]:
-    script = Path(sys.executable).with_name("academy")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("academy")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from academy.cli import main; main()"]
-
-
-class Process:
-    """A child in its own process group, stopped with SIGTERM, then whatever is left of the group."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> None:
-        self.name = name
-        self.log_path = log_path
-        self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def wait_ready(self, url: str) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(url).status_code == 200:
-                        return
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.name} not ready within {READY_TIMEOUT:.0f}s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        pgid = self.proc.pid
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=20)
-        for sig, pause in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
-            deadline = time.monotonic() + pause
-            while time.monotonic() < deadline and _group_alive(pgid):
-                time.sleep(0.1)
-            if not _group_alive(pgid):
-                break
-        if self.proc.poll() is None:
-            self.proc.wait(timeout=5)
-        self._log.close()
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def running_servers(workdir: Path) -> Iterator[tuple[str, str]]:
     """(platform base URL, hello base URL), both stopped on exit."""
-    data_dir = workdir / "data"
-    data_dir.mkdir()
-    academy_port, hello_port = free_port(), free_port()
-    academy_url, hello_url = f"http://{HOST}:{academy_port}", f"http://{HOST}:{hello_port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ACADEMY_")}
-    env.update(
-        ACADEMY_DATA_DIR=str(data_dir),
-        ACADEMY_BASE_URL=academy_url,
-        ACADEMY_ENVIRONMENT="development",
-        ACADEMY_RATE_LIMIT_ENABLED="false",
-        ACADEMY_LOG_LEVEL="WARNING",
+    academy = Server(
+        workdir / "data",
+        extra_env={"ACADEMY_RATE_LIMIT_ENABLED": "false", "ACADEMY_LOG_LEVEL": "WARNING"},
+        base_env=env_without_academy(),
+        cwd=workdir,
+        log_path=workdir / "academy.log",
     )
-    for command in ("migrate", "demo"):
-        subprocess.run(
-            [*academy_cli(), command], env=env, cwd=workdir, check=True, capture_output=True, timeout=120
-        )
+    academy.prepare()
 
     (workdir / "bench_hello.py").write_text(HELLO_APP)
+    hello_port = free_port()
+    hello_url = f"http://{HOST}:{hello_port}"
+    hello = Process(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_hello:app",
+            "--app-dir",
+            str(workdir),
+            "--host",
+            HOST,
+            "--port",
+            str(hello_port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env_without_academy(),
+        cwd=workdir,
+        log_path=workdir / "hello.log",
+        name="hello app",
+        ready_url=f"{hello_url}/",
+    )
     started: list[Process] = []
     try:
-        academy = Process(
-            "academy serve",
-            [*academy_cli(), "serve", "--host", HOST, "--port", str(academy_port)],
-            env,
-            workdir,
-            workdir / "academy.log",
-        )
-        started.append(academy)
-        hello = Process(
-            "hello app",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench_hello:app",
-                "--app-dir",
-                str(workdir),
-                "--host",
-                HOST,
-                "--port",
-                str(hello_port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            {k: v for k, v in os.environ.items() if not k.startswith("ACADEMY_")},
-            workdir,
-            workdir / "hello.log",
-        )
-        started.append(hello)
-        academy.wait_ready(f"{academy_url}/readyz")
-        hello.wait_ready(f"{hello_url}/")
-        yield academy_url, hello_url
+        for process in (academy, hello):
+            process.launch()
+            started.append(process)
+        for process in started:
+            process.wait_ready()
+        yield academy.base_url, hello_url
     finally:
         for process in reversed(started):
             process.stop()

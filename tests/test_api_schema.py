@@ -1,62 +1,41 @@
 """Schemathesis against the live /api/v1: no 5xx, and every response matches the published schema."""
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.server import Server
+
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("schemathesis")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ACADEMY_DATA_DIR": str(data),
-        "ACADEMY_DATABASE_URL": f"sqlite+aiosqlite:///{data / 'academy.sqlite'}",
-        "ACADEMY_REDIS_URL": "",
-        "ACADEMY_JOBS_INLINE": "true",
-        "ACADEMY_RATE_LIMIT_ENABLED": "false",
-        "ACADEMY_LOG_LEVEL": "WARNING",
-        "ACADEMY_TELEGRAM_BOT_TOKEN": "123:abc",
-        "ACADEMY_ENVIRONMENT": "testing",
-    }
-    academy = [sys.executable, "-m", "academy.cli"]
-    subprocess.run([*academy, "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([*academy, "demo"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen(
-        [*academy, "serve", "--port", str(port)], env=env, start_new_session=True, stdout=subprocess.DEVNULL
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # Its own SQLite in the data folder and no Redis: the Server never inherits ACADEMY_DATABASE_URL or
+    # ACADEMY_REDIS_URL (nor the suite's ACADEMY_TEST_* services); jobs run inline instead of in Celery.
+    server = Server(
+        tmp_path_factory.mktemp("schemathesis"),
+        extra_env={
+            "ACADEMY_JOBS_INLINE": "true",
+            "ACADEMY_RATE_LIMIT_ENABLED": "false",
+            "ACADEMY_LOG_LEVEL": "WARNING",
+            "ACADEMY_TELEGRAM_BOT_TOKEN": "123:abc",
+            "ACADEMY_ENVIRONMENT": "testing",
+        },
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise RuntimeError("server did not start")
-    yield base
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
+    server.prepare()
+    server.start()
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
 
 
-def test_api_conforms_to_its_schema(live_server, tmp_path):
+def test_api_conforms_to_its_schema(live_server: str, tmp_path: Path) -> None:
     token = httpx.post(
         f"{live_server}/api/v1/auth/login",
         json={"email": "admin@demo.academy.school", "password": "academy-demo"},

@@ -1,0 +1,1 @@
+"""Plain helpers shared by tests and benchmarks (not pytest plugins: import what you need)."""
