@@ -79,16 +79,12 @@ def serve(
     children: list[subprocess.Popen[bytes]] = []
     if embedded_jobs and not settings.redis_url and not settings.jobs_inline:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        children.append(
-            subprocess.Popen(
-                _celery("worker", "--loglevel=WARNING", f"--concurrency={settings.worker_concurrency}")
-            )
-        )
-        children.append(
-            subprocess.Popen(
-                _celery("beat", "--loglevel=WARNING", "-s", str(settings.data_dir / "celerybeat-schedule"))
-            )
-        )
+        # The children watch this pid and leave with it (see academy.worker._follow_supervisor).
+        env = {**os.environ, "ACADEMY_SUPERVISOR_PID": str(os.getpid())}
+        worker_args = ("worker", "--loglevel=WARNING", f"--concurrency={settings.worker_concurrency}")
+        beat_args = ("beat", "--loglevel=WARNING", "-s", str(settings.data_dir / "celerybeat-schedule"))
+        children.append(subprocess.Popen(_celery(*worker_args), env=env))
+        children.append(subprocess.Popen(_celery(*beat_args), env=env))
         typer.echo(f"started job worker (pid {children[0].pid}) and beat (pid {children[1].pid})")
     try:
         uvicorn.run(

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import signal
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import beat_init, worker_init, worker_process_init, worker_process_shutdown
 
 from academy.config import Settings, get_settings
 from academy.kit import db, jobs
@@ -112,6 +115,36 @@ def _runner(name: str) -> Any:
 
     run.__name__ = name.replace(".", "_")
     return run
+
+
+def _follow_supervisor() -> None:
+    """Under `academy serve`, exit when serve is gone, however it went.
+
+    uvicorn re-raises SIGTERM after its graceful shutdown, so serve's own clean-up may never run,
+    and Celery's start-up clears the Linux parent-death signal. A watcher thread is what is left.
+    """
+    supervisor = os.environ.get("ACADEMY_SUPERVISOR_PID")
+    if not supervisor:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(supervisor):
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(20)
+        os.kill(os.getpid(), signal.SIGKILL)  # a warm shutdown that hangs must not outlive the platform
+
+    threading.Thread(target=watch, name="academy-supervisor-watch", daemon=True).start()
+
+
+@worker_init.connect
+def _on_worker_init(**_: Any) -> None:
+    _follow_supervisor()
+
+
+@beat_init.connect
+def _on_beat_init(**_: Any) -> None:
+    _follow_supervisor()
 
 
 @worker_process_init.connect
