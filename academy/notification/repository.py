@@ -22,6 +22,10 @@ class NotificationRepository(Repository[Notification]):
         rows = await self.all(stmt.order_by(Notification.id.desc()).offset(offset).limit(limit))
         return rows, total
 
+    async def latest(self, user_id: int, limit: int) -> Sequence[Notification]:
+        stmt = select(Notification).where(Notification.user_id == user_id)
+        return await self.all(stmt.order_by(Notification.id.desc()).limit(limit))
+
     async def newer_than(self, user_id: int, after_id: int, limit: int = 20) -> Sequence[Notification]:
         return await self.all(
             select(Notification)

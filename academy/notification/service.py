@@ -110,6 +110,10 @@ class NotificationService:
             size=params.size,
         )
 
+    async def recent(self, session: AsyncSession, user: User, limit: int = 5) -> list[NotificationRead]:
+        rows = await NotificationRepository(session).latest(user.id, limit)
+        return [NotificationRead.model_validate(r) for r in rows]
+
     async def newer_than(self, session: AsyncSession, user: User, after_id: int) -> list[NotificationRead]:
         rows = await NotificationRepository(session).newer_than(user.id, after_id)
         return [NotificationRead.model_validate(r) for r in rows]

@@ -30,7 +30,7 @@ _ = i18n.gettext
 
 @router.get("/dashboard", name="account:dashboard")
 async def dashboard(request: Request, uow: UoW, user: SignedIn) -> Response:
-    recent = await notification_service.page(uow.session, user, PageParams(page=1, size=5))
+    recent = await notification_service.recent(uow.session, user)
     return render(
         request,
         "account/dashboard.html",
