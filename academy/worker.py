@@ -47,6 +47,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # The data folder is the one place every deployment can write (the image's /app is read-only).
+        "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
     if settings.redis_url:
         return {**common, "broker_url": settings.redis_url, "result_backend": settings.redis_url}
@@ -65,7 +67,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "polling_interval": 0.1,
         },
         "result_backend": f"db+sqlite:///{settings.data_dir / 'celery-results.sqlite'}",
-        "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
 
 
