@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in emails point at the address the platform is served on.
+export ACADEMY_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench clean
 
