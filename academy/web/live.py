@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
+from urllib.parse import urlparse
 
 import structlog
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
@@ -58,6 +59,11 @@ def fragment(message: dict[str, Any], user: User, csrf: str) -> str:
 async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> None:
     if user is None:
         await websocket.close(code=4401)
+        return
+    origin = websocket.headers.get("origin")
+    if origin and urlparse(origin).netloc != websocket.headers.get("host"):
+        # Cookies ride along on cross-site socket handshakes; only our own pages may listen.
+        await websocket.close(code=4403)
         return
     await websocket.accept()
     csrf = websocket.cookies.get(CSRF_COOKIE, "")
