@@ -52,12 +52,12 @@ class TelegramMiniAppIn(BaseModel):
 
 
 class TelegramWidgetIn(BaseModel):
-    id: int
+    id: Annotated[int, Field(ge=1, le=2**63 - 1)]
     first_name: Annotated[str, Field(max_length=256)] = ""
     last_name: Annotated[str, Field(max_length=256)] | None = None
     username: Annotated[str, Field(max_length=64)] | None = None
     photo_url: Annotated[str, Field(max_length=1024)] | None = None
-    auth_date: int
+    auth_date: Annotated[int, Field(ge=0, le=2**40)]
     hash: Annotated[str, Field(min_length=64, max_length=64)]
 
 

@@ -280,6 +280,8 @@ class AuthService:
 
     async def telegram_sign_in(self, session: AsyncSession, identity: telegram.TelegramIdentity) -> User:
         """The account linked to this Telegram user, or a new student account for it."""
+        if not 0 < identity.telegram_id < 2**63:
+            raise InvalidTelegramData("Telegram user id is out of range")
         user = await user_service.by_telegram_id(session, identity.telegram_id)
         if user is None:
             name = " ".join(p for p in (identity.first_name, identity.last_name) if p)

@@ -1,6 +1,6 @@
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ErrorBody(BaseModel):
@@ -21,3 +21,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (429, "Rate limit exceeded; see Retry-After"),
     )
 }
+
+
+# Database ids are signed 64-bit; anything outside must be a 422, not a driver overflow.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]

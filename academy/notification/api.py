@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from academy.auth.access import admin_only, signed_in
 from academy.auth.schemas import Message
 from academy.kit.deps import UoW
 from academy.kit.pagination import Page, PageParams, page_params
+from academy.kit.schemas import Id
 from academy.models import User
 from academy.notification.schemas import (
     NotificationPayload,
@@ -23,7 +24,7 @@ Admin = Annotated[User, Depends(admin_only)]
 
 
 class Announcement(NotificationPayload):
-    user_id: int
+    user_id: Id
 
 
 @router.post("", status_code=201)
@@ -47,7 +48,9 @@ async def unread_count(uow: UoW, user: SignedIn) -> dict[str, int]:
 
 
 @router.post("/{notification_id}/read")
-async def mark_read(notification_id: int, uow: UoW, user: SignedIn) -> NotificationRead:
+async def mark_read(
+    notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], uow: UoW, user: SignedIn
+) -> NotificationRead:
     return await notification_service.mark_read(uow.session, user, notification_id)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi import APIRouter, Depends, Path, Query, UploadFile
 
 from academy.auth.access import admin_only, signed_in
 from academy.auth.schemas import UserRead
@@ -14,6 +14,7 @@ from academy.user.service import user_service
 
 router = APIRouter(prefix="/users", tags=["users"])
 SignedIn = Annotated[User, Depends(signed_in)]
+UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Admin = Annotated[User, Depends(admin_only)]
 
 
@@ -46,10 +47,10 @@ async def list_users(
 
 
 @router.get("/{user_id}")
-async def get_user(user_id: int, uow: UoW, _: Admin) -> UserRead:
+async def get_user(user_id: UserId, uow: UoW, _: Admin) -> UserRead:
     return user_service.read(await user_service.get(uow.session, user_id))
 
 
 @router.put("/{user_id}/role")
-async def set_role(user_id: int, data: RoleUpdate, uow: UoW, _: Admin) -> UserRead:
+async def set_role(user_id: UserId, data: RoleUpdate, uow: UoW, _: Admin) -> UserRead:
     return user_service.read(await user_service.set_role(uow.session, user_id, data.role))

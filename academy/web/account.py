@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from academy.auth.access import SESSION_COOKIE, decode_session_cookie, signed_in, staff
@@ -167,7 +167,9 @@ async def notifications(
 
 
 @router.post("/notifications/{notification_id}/read")
-async def notification_read(request: Request, notification_id: int, uow: UoW, user: SignedIn) -> Response:
+async def notification_read(
+    request: Request, notification_id: Annotated[int, Path(ge=1, le=2**63 - 1)], uow: UoW, user: SignedIn
+) -> Response:
     item = await notification_service.mark_read(uow.session, user, notification_id)
     if item.link and not is_htmx(request):
         return RedirectResponse(item.link, status_code=303)

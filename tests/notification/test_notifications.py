@@ -98,3 +98,16 @@ async def test_admin_sends_a_notification_and_the_centre_shows_it(client, new_cl
     )
     assert read.status_code == 200 and "bg-primary-lt" not in read.text
     assert 'data-testid="unread">1<' not in (await browser.get("/notifications")).text
+
+
+async def test_ids_beyond_64_bits_are_rejected_not_crashed(client):
+    admin = await make_user(role=Role.admin)
+    headers = await api_login(client, admin.email)
+    huge = 2**70
+    r = await client.post("/api/v1/notifications", headers=headers, json={"user_id": huge, "title": "x"})
+    assert r.status_code == 422
+    assert (await client.post(f"/api/v1/notifications/{huge}/read", headers=headers)).status_code == 422
+    assert (await client.get(f"/api/v1/users/{huge}", headers=headers)).status_code == 422
+    await page_login(client, admin.email)
+    page = await client.post(f"/notifications/{huge}/read", data={"csrf_token": client.cookies["academy_csrf"]})
+    assert page.status_code == 422
