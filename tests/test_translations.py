@@ -67,6 +67,7 @@ DYNAMIC_MESSAGES: tuple[str, ...] = (
     N_("Two-factor authentication is available for staff accounts"),
     N_("The authenticator code is wrong"),
     N_("The sign-in took too long; enter your password again"),
+    N_("Telegram user id is out of range"),
     # ... and the literal messages raised in auth/service.py.
     N_("Current password is wrong"),
     N_("This link is invalid or has expired"),
