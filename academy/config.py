@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     default_timezone: str = "UTC"
     max_avatar_bytes: int = Field(default=2 * 1024 * 1024)
+    # Whole request bodies, checked before anything parses them (forms are read for the CSRF check).
+    max_request_bytes: int = Field(default=8 * 1024 * 1024)
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
         if self.secret_key == PLACEHOLDER_SECRET and not self.is_production:
             self.secret_key = _local_secret(self.data_dir)
         return self
+
+    def url(self, path: str) -> str:
+        """An absolute link to `path` on this site, for emails and other places outside a request."""
+        return self.base_url.rstrip("/") + path
 
     @property
     def is_production(self) -> bool:

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        max_body_size=settings.max_request_bytes,
     )
     app.add_middleware(
         RequestContextMiddleware, csrf_cookie=CSRF_COOKIE, secure_cookies=settings.is_production
@@ -118,7 +119,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(
                 _error_body(type(exc).__name__, exc.detail), status_code=exc.status_code, headers=exc.headers
             )
-        if isinstance(exc, LoginRequired) or exc.status_code == 401:
+        # Only "sign in first" sends a browser to the login page; a rejected credential shows its error.
+        if isinstance(exc, LoginRequired):
             target = f"/login?next={request.url.path}"
             if is_htmx(request):
                 return htmx.redirect(Response(status_code=204), target)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy.auth.errors import InvalidToken
 from academy.auth.service import auth_service
@@ -33,12 +34,21 @@ def encode_session_cookie(token: str, user_id: int) -> str:
     return session_serializer().dumps({"t": token, "u": user_id})
 
 
-def decode_session_cookie(value: str) -> dict[str, Any] | None:
+def session_token(cookie: str | None) -> str | None:
+    """The server-side session token inside a signed session cookie, if the signature holds."""
+    if not cookie:
+        return None
     try:
-        data = session_serializer().loads(value)
+        data = session_serializer().loads(cookie)
     except BadSignature:
         return None
-    return data if isinstance(data, dict) and "t" in data and "u" in data else None
+    return str(data["t"]) if isinstance(data, dict) and "t" in data else None
+
+
+async def user_from_cookie(session: AsyncSession, cookie: str | None) -> User | None:
+    """The signed-in user of a browser (pages, the WebSocket and the admin area all ask this)."""
+    token = session_token(cookie)
+    return await auth_service.user_from_web_session(session, token) if token else None
 
 
 def is_api(request: Request) -> bool:
@@ -61,10 +71,7 @@ async def resolve_user(request: Request, uow: UoW) -> User | None:
         if token:
             user = await auth_service.user_from_access_token(uow.session, token)
     else:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        data = decode_session_cookie(cookie) if cookie else None
-        if data:
-            user = await auth_service.user_from_web_session(uow.session, str(data["t"]))
+        user = await user_from_cookie(uow.session, request.cookies.get(SESSION_COOKIE))
         if user is not None:
             request.state.unread = await notification_service.unread_count(uow.session, user)
     request.state.user = user

@@ -111,6 +111,12 @@ async def telegram_link(data: TelegramWidgetIn, uow: UoW, user: SignedIn) -> Use
     return user_service.read(await auth_service.link_telegram(uow.session, user, identity))
 
 
+@router.delete("/telegram/link")
+async def telegram_unlink(uow: UoW, user: SignedIn) -> UserRead:
+    """Detach Telegram; refused when it is the only way this account can sign in."""
+    return user_service.read(await auth_service.unlink_telegram(uow.session, user))
+
+
 @router.get("/me")
 async def me(user: SignedIn) -> UserRead:
     return user_service.read(user)

@@ -14,6 +14,15 @@ class RefreshTokenRepository(Repository[RefreshToken]):
     async def by_hash(self, token_hash: str) -> RefreshToken | None:
         return await self.one_or_none(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
 
+    async def mark_used(self, token_id: int, at: datetime) -> bool:
+        """Claim a refresh token for rotation; False when another request claimed it first."""
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     async def revoke_family(self, family_id: str, at: datetime) -> None:
         await self.session.execute(
             update(RefreshToken)

@@ -76,7 +76,7 @@ class AuthService:
             user,
             template="verify",
             kind="account",
-            link=f"{settings.base_url.rstrip('/')}/verify-email?token={token}",
+            link=settings.url(f"/verify-email?token={token}"),
             hours=settings.email_token_hours,
         )
 
@@ -104,7 +104,7 @@ class AuthService:
             user,
             template="reset",
             kind="account",
-            link=f"{settings.base_url.rstrip('/')}/reset-password?token={token}",
+            link=settings.url(f"/reset-password?token={token}"),
             minutes=settings.password_reset_minutes,
         )
 
@@ -206,7 +206,8 @@ class AuthService:
         now = clock.now()
         if record is None or record.revoked_at is not None or record.expires_at < now:
             raise InvalidToken("Invalid refresh token")
-        if record.used_at is not None:
+        # The conditional update makes two presentations of one token race safely: one wins, one is reuse.
+        if record.used_at is not None or not await repo.mark_used(record.id, now):
             # Someone holds a copy of a rotated token: assume theft and end the whole sign-in.
             await repo.revoke_family(record.family_id, now)
             log.warning("auth.refresh_token_reused", user_id=record.user_id, family_id=record.family_id)
@@ -214,7 +215,6 @@ class AuthService:
         user = await user_service.find(session, record.user_id)
         if user is None or not user.is_active:
             raise InvalidToken("Invalid refresh token")
-        record.used_at = now
         return await self.issue_tokens(session, user, family_id=record.family_id)
 
     async def logout(self, session: AsyncSession, refresh_token: str) -> None:

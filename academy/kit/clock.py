@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 from zoneinfo import available_timezones
 
 TIMEZONES = frozenset(available_timezones())
+SORTED_TIMEZONES = tuple(sorted(TIMEZONES))
 
 
 def now() -> datetime:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +37,16 @@ def translations(locale: str) -> NullTranslations:
 
 def set_locale(locale: str) -> contextvars.Token[str]:
     return _locale.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+@contextlib.contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    """Render in `locale` for the duration (emails and socket fragments have no request of their own)."""
+    token = set_locale(locale)
+    try:
+        yield
+    finally:
+        _locale.reset(token)
 
 
 def get_locale() -> str:

@@ -51,10 +51,6 @@ def set_dispatcher(dispatcher: Dispatcher) -> None:
     _dispatcher = dispatcher
 
 
-def get_dispatcher() -> Dispatcher:
-    return _dispatcher
-
-
 def enqueue(session: AsyncSession, name: str, *args: Any, **kwargs: Any) -> None:
     """Queue `name(*args)` to be sent once the session's unit of work commits."""
     if name not in _registry:

@@ -52,7 +52,6 @@ class RequestContextMiddleware:
             request_id = uuid.uuid4().hex
         cookies = _cookies(scope)
         locale = cookies.get(LANG_COOKIE) or i18n.negotiate(_header(scope, b"accept-language")) or "en"
-        token = i18n.set_locale(locale)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         scope.setdefault("state", {})
         path: str = scope.get("path", "")
@@ -74,9 +73,9 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            with i18n.use_locale(locale):
+                await self.app(scope, receive, send_wrapper)
         finally:
-            i18n._locale.reset(token)
             if scope["type"] == "http":
                 route = scope.get("route")
                 label = getattr(route, "path", None) or (

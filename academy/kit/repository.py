@@ -23,10 +23,6 @@ class Repository(Generic[M]):
         await self.session.flush()
         return obj
 
-    async def delete(self, obj: M) -> None:
-        await self.session.delete(obj)
-        await self.session.flush()
-
     async def one_or_none(self, stmt: Select[Any]) -> M | None:
         return (await self.session.execute(stmt)).scalars().first()
 

@@ -41,10 +41,6 @@ class User(IdMixin, CreatedMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now, onupdate=clock.now)
 
     @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
-    @property
     def display_name(self) -> str:
         return self.name or (self.email or "").split("@")[0] or f"user{self.id}"
 

@@ -21,11 +21,8 @@ _env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # ty
 
 def render(template_name: str, locale: str, **context: Any) -> tuple[str, str, str]:
     """(subject, text, html) of template `name` in `locale`."""
-    token = i18n.set_locale(locale)
-    try:
+    with i18n.use_locale(locale):
         subject = _env.get_template(f"{template_name}.subject.txt").render(**context).strip()
         text = _env.get_template(f"{template_name}.txt").render(**context)
         html = _env.get_template("layout.html").render(**{**context, "body": text, "subject": subject})
-    finally:
-        i18n._locale.reset(token)
     return subject, text, html

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from academy.kit.repository import Repository
 from academy.models import Email, Notification, NotificationPreference
@@ -62,11 +62,12 @@ class EmailRepository(Repository[Email]):
     model = Email
 
     async def retryable_ids(self, now: datetime, max_attempts: int = 5) -> list[int]:
-        # Queued mail older than a minute was either never dispatched (broker down) or failed transiently.
+        # Mail that failed transiently, or that no worker picked up for ten minutes (broker was down).
+        # Fresh mail is left to its own job, so a busy worker never gets the same message twice.
         stmt = select(Email.id).where(
             Email.status == "queued",
             Email.attempts < max_attempts,
-            Email.created_at < now - timedelta(minutes=1),
+            or_(Email.attempts > 0, Email.created_at < now - timedelta(minutes=10)),
         )
         return [int(i) for i in (await self.session.execute(stmt.limit(500))).scalars()]
 

@@ -4,8 +4,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy.config import get_settings
+from academy.integrations.email import EmailDeliveryError, OutgoingEmail, email_transport
 from academy.kit import clock, jobs, realtime
-from academy.kit.errors import NotFound
+from academy.kit.errors import NotFound, Unprocessable
 from academy.kit.pagination import Page, PageParams
 from academy.kit.uow import after_commit
 from academy.models import Email, Notification, NotificationPreference, User
@@ -26,6 +27,19 @@ log = structlog.get_logger()
 _ALWAYS_EMAIL = {"account"}
 
 
+def live_message(item: NotificationRead, unread: int) -> dict[str, object]:
+    """What `/ws` receives for a new notification (also rebuilt from the table when catching up)."""
+    return {
+        "type": "notification",
+        "id": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "body": item.body,
+        "link": item.link,
+        "unread": unread,
+    }
+
+
 class NotificationService:
     async def notify(
         self, session: AsyncSession, user_id: int, payload: NotificationPayload, *, email: bool = True
@@ -38,16 +52,7 @@ class NotificationService:
                 user_id=user.id, kind=payload.kind, title=payload.title, body=payload.body, link=payload.link
             )
         )
-        unread = await repo.unread_count(user.id)
-        message = {
-            "type": "notification",
-            "id": item.id,
-            "kind": item.kind,
-            "title": item.title,
-            "body": item.body,
-            "link": item.link,
-            "unread": unread,
-        }
+        message = live_message(NotificationRead.model_validate(item), await repo.unread_count(user.id))
 
         async def push() -> None:
             await realtime.hub().publish(realtime.user_channel(user.id), message)
@@ -56,7 +61,7 @@ class NotificationService:
         if email and await self.wants_email(session, user, payload.kind):
             link = payload.link
             if link and link.startswith("/"):
-                link = get_settings().base_url.rstrip("/") + link
+                link = get_settings().url(link)
             await self.send_email(
                 session,
                 user,
@@ -138,7 +143,11 @@ class NotificationService:
     async def preferences(self, session: AsyncSession, user: User) -> list[PreferenceRead]:
         prefs = await PreferenceRepository(session).for_user(user.id)
         return [
-            PreferenceRead(kind=kind, label=label, email=prefs[kind].email if kind in prefs else True)
+            PreferenceRead(
+                kind=kind,
+                label=label,
+                email=kind in _ALWAYS_EMAIL or (prefs[kind].email if kind in prefs else True),
+            )
             for kind, label in KINDS.items()
         ]
 
@@ -147,8 +156,6 @@ class NotificationService:
     ) -> list[PreferenceRead]:
         unknown = set(email) - set(KINDS)
         if unknown:
-            from academy.kit.errors import Unprocessable
-
             raise Unprocessable(f"Unknown notification kinds: {', '.join(sorted(unknown))}")
         repo = PreferenceRepository(session)
         prefs = await repo.for_user(user.id)
@@ -167,8 +174,6 @@ class NotificationService:
 
     async def deliver_email(self, session: AsyncSession, email_id: int) -> str:
         """Send one outbox email through the configured transport. Idempotent: sent mail is skipped."""
-        from academy.integrations.email import EmailDeliveryError, OutgoingEmail, email_transport
-
         mail = await EmailRepository(session).get(email_id)
         if mail is None or mail.status == "sent":
             return "skipped"

@@ -4,10 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from academy.kit.clock import TIMEZONES, check_timezone
+from academy.kit.clock import check_timezone
 from academy.models import Role
-
-__all__ = ["TIMEZONES", "ProfileUpdate", "RoleUpdate"]
 
 
 class ProfileUpdate(BaseModel):

@@ -7,19 +7,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from academy.auth.access import SESSION_COOKIE, decode_session_cookie, signed_in, staff
+from academy.auth.access import SESSION_COOKIE, session_token, signed_in, staff
 from academy.auth.schemas import TotpCodeIn
 from academy.auth.service import auth_service
 from academy.config import get_settings
 from academy.kit import i18n
+from academy.kit.clock import SORTED_TIMEZONES
 from academy.kit.deps import UoW
 from academy.kit.errors import AppError
 from academy.kit.pagination import PageParams
 from academy.models import User
 from academy.notification.service import notification_service
-from academy.user.schemas import TIMEZONES, ProfileUpdate
+from academy.user.schemas import ProfileUpdate
 from academy.user.service import user_service
 from academy.web.forms import form_data, parse
+from academy.web.public import set_language_cookie, signed_in_response
 from academy.web.templating import is_htmx, render
 
 router = APIRouter()
@@ -40,17 +42,17 @@ async def dashboard(request: Request, uow: UoW, user: SignedIn) -> Response:
 
 @router.post("/logout", name="account:logout")
 async def logout(request: Request, uow: UoW, user: SignedIn) -> Response:
-    data = decode_session_cookie(request.cookies.get(SESSION_COOKIE, ""))
-    if data:
-        await auth_service.end_web_session(uow.session, str(data["t"]))
+    token = session_token(request.cookies.get(SESSION_COOKIE))
+    if token:
+        await auth_service.end_web_session(uow.session, token)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
-def _profile_ctx(user: User, **extra: object) -> dict[str, object]:
+def _profile_ctx(**extra: object) -> dict[str, object]:
     return {
-        "timezones": sorted(TIMEZONES),
+        "timezones": SORTED_TIMEZONES,
         "errors": {},
         "saved": False,
         "bot_username": get_settings().telegram_bot_username,
@@ -60,7 +62,7 @@ def _profile_ctx(user: User, **extra: object) -> dict[str, object]:
 
 @router.get("/profile", name="account:profile")
 async def profile(request: Request, user: SignedIn) -> Response:
-    return render(request, "account/profile.html", _profile_ctx(user))
+    return render(request, "account/profile.html", _profile_ctx())
 
 
 @router.post("/profile")
@@ -72,11 +74,11 @@ async def save_profile(request: Request, uow: UoW, user: SignedIn) -> Response:
     response = render(
         request,
         "account/profile.html",
-        _profile_ctx(user, errors=errors, saved=not errors),
+        _profile_ctx(errors=errors, saved=not errors),
         status_code=422 if errors else 200,
     )
     if parsed is not None and parsed.locale:
-        response.set_cookie("academy_lang", parsed.locale, max_age=365 * 86400, samesite="lax")
+        set_language_cookie(response, parsed.locale)
     return response
 
 
@@ -96,7 +98,7 @@ async def save_avatar(request: Request, uow: UoW, user: SignedIn) -> Response:
     return render(
         request,
         "account/profile.html",
-        _profile_ctx(user, errors=errors, saved=not errors),
+        _profile_ctx(errors=errors, saved=not errors),
         status_code=422 if errors else 200,
     )
 
@@ -117,13 +119,11 @@ async def change_password(request: Request, uow: UoW, user: SignedIn) -> Respons
             errors["current_password"] = _(str(exc.detail))
         else:
             # Changing the password signs out everywhere; start a fresh session for this browser.
-            from academy.web.public import signed_in_response
-
             token = await auth_service.start_web_session(
                 uow.session, user, request.headers.get("user-agent", "")
             )
             return signed_in_response(request, token, user, "/profile?password=changed")
-    return render(request, "account/profile.html", _profile_ctx(user, errors=errors), status_code=422)
+    return render(request, "account/profile.html", _profile_ctx(errors=errors), status_code=422)
 
 
 @router.get("/profile/security", name="account:security")

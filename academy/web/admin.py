@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from fastapi import FastAPI
 from sqladmin import Admin, ModelView
@@ -12,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from academy.auth.access import SESSION_COOKIE, decode_session_cookie
-from academy.auth.service import auth_service
+from academy.auth.access import SESSION_COOKIE, user_from_cookie
 from academy.config import get_settings
+from academy.kit.security import same_origin
 from academy.kit.uow import UnitOfWork
 from academy.models import Email, Notification, Role, User
 
@@ -27,20 +26,16 @@ class AdminAuth(AuthenticationBackend):
         return RedirectResponse("/", status_code=303)
 
     async def authenticate(self, request: Request) -> Response | bool:
-        cookie = request.cookies.get(SESSION_COOKIE)
-        data = decode_session_cookie(cookie) if cookie else None
-        user = None
-        if data:
-            async with UnitOfWork() as uow:
-                user = await auth_service.user_from_web_session(uow.session, str(data["t"]))
+        async with UnitOfWork() as uow:
+            user = await user_from_cookie(uow.session, request.cookies.get(SESSION_COOKIE))
         if user is None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if user.role != Role.admin.value:
             return Response("Admins only", status_code=403)
         # sqladmin's forms carry no CSRF token; SameSite=Lax cookies plus a same-origin check cover them.
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            origin = request.headers.get("origin") or request.headers.get("referer") or ""
-            if urlparse(origin).netloc != request.url.netloc:
+            origin = request.headers.get("origin") or request.headers.get("referer")
+            if not same_origin(origin, request.url.netloc):
                 return Response("Cross-site request refused", status_code=403)
         return True
 

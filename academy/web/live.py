@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from typing import Any
-from urllib.parse import urlparse
 
 import structlog
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
-from markupsafe import Markup
 
-from academy.auth.access import PUBLIC, SESSION_COOKIE, decode_session_cookie
-from academy.auth.service import auth_service
+from academy.auth.access import PUBLIC, SESSION_COOKIE, user_from_cookie
 from academy.kit import i18n, realtime
+from academy.kit.security import same_origin
 from academy.kit.uow import UnitOfWork
 from academy.models import User
-from academy.notification.service import notification_service
-from academy.web.templating import CSRF_COOKIE, env
+from academy.notification.service import live_message, notification_service
+from academy.web.templating import CSRF_COOKIE, csrf_field, env
 
 log = structlog.get_logger()
 router = APIRouter()
@@ -25,12 +23,8 @@ POLL_SECONDS = 3.0
 
 
 async def ws_user(websocket: WebSocket) -> User | None:
-    cookie = websocket.cookies.get(SESSION_COOKIE)
-    data = decode_session_cookie(cookie) if cookie else None
-    if not data:
-        return None
     async with UnitOfWork() as uow:
-        user = await auth_service.user_from_web_session(uow.session, str(data["t"]))
+        user = await user_from_cookie(uow.session, websocket.cookies.get(SESSION_COOKIE))
         if user is not None:
             uow.session.expunge(user)
         return user
@@ -40,19 +34,11 @@ ws_user.access = PUBLIC  # type: ignore[attr-defined]  # anyone may connect; ano
 
 
 def fragment(message: dict[str, Any], user: User, csrf: str) -> str:
-    token = i18n.set_locale(user.locale)
-    try:
+    with i18n.use_locale(user.locale):
         # The feed row carries a form; a socket has no request, so the token comes from its cookie.
         return env.get_template("components/live.html").render(
-            m=message,
-            user=user,
-            request=None,
-            csrf_input=lambda _request: Markup('<input type="hidden" name="csrf_token" value="{}">').format(
-                csrf
-            ),
+            m=message, user=user, request=None, csrf_input=lambda _request: csrf_field(csrf)
         )
-    finally:
-        i18n._locale.reset(token)
 
 
 @router.websocket("/ws")
@@ -61,7 +47,7 @@ async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> No
         await websocket.close(code=4401)
         return
     origin = websocket.headers.get("origin")
-    if origin and urlparse(origin).netloc != websocket.headers.get("host"):
+    if origin and not same_origin(origin, websocket.headers.get("host")):
         # Cookies ride along on cross-site socket handshakes; only our own pages may listen.
         await websocket.close(code=4403)
         return
@@ -110,15 +96,4 @@ async def _missed(user: User, last_id: int) -> list[dict[str, Any]]:
         if not items:
             return []
         unread = await notification_service.unread_count(uow.session, user)
-    return [
-        {
-            "type": "notification",
-            "id": n.id,
-            "kind": n.kind,
-            "title": n.title,
-            "body": n.body,
-            "link": n.link,
-            "unread": unread,
-        }
-        for n in items
-    ]
+    return [live_message(n, unread) for n in items]

@@ -38,6 +38,10 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def set_language_cookie(response: Response, locale: str) -> None:
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
+
+
 def signed_in_response(request: Request, raw_token: str, user: User, target: str) -> Response:
     response = RedirectResponse(safe_next(target), status_code=303)
     response.set_cookie(
@@ -48,7 +52,7 @@ def signed_in_response(request: Request, raw_token: str, user: User, target: str
         samesite="lax",
         secure=get_settings().is_production,
     )
-    response.set_cookie(LANG_COOKIE, user.locale, max_age=365 * 86400, samesite="lax")
+    set_language_cookie(response, user.locale)
     return response
 
 
@@ -198,7 +202,7 @@ async def language(request: Request, uow: UoW, user: Anyone) -> Response:
         await user_service.update_profile(uow.session, user, ProfileUpdate(locale=locale))
     referer = request.headers.get("referer", "/")
     response = RedirectResponse(safe_next(urlparse(referer).path or "/"), status_code=303)
-    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
+    set_language_cookie(response, locale)
     return response
 
 

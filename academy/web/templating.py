@@ -51,8 +51,12 @@ def local_time(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H:
     return value.astimezone(zone).strftime(fmt)
 
 
+def csrf_field(token: str) -> Markup:
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token)
+
+
 def csrf_input(request: Request) -> Markup:
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token(request))
+    return csrf_field(csrf_token(request))
 
 
 env.filters["local_time"] = local_time

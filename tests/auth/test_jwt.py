@@ -127,3 +127,28 @@ async def test_garbage_bearer_is_rejected_even_on_public_api_routes(client):
         headers={"Authorization": "Bearer x.y.z"},
     )
     assert r.status_code == 401
+
+
+async def test_two_simultaneous_refreshes_of_one_token_cannot_both_win(client):
+    from academy.auth.errors import TokenReuseDetected
+    from academy.auth.service import auth_service
+
+    user = await make_user()
+    token = (await _login(client, user.email))["refresh_token"]
+    # Request A has read the token (still unused) when request B rotates it and commits.
+    slow = UnitOfWork()
+    async with slow:
+        from academy.auth.repository import RefreshTokenRepository
+        from academy.kit.security import hash_token
+
+        # Held, so the session keeps its (soon stale) copy, as a request in flight would.
+        seen = await RefreshTokenRepository(slow.session).by_hash(hash_token(token))
+        async with UnitOfWork() as fast:
+            await auth_service.refresh(fast.session, token)
+        assert seen is not None and seen.used_at is None
+        try:
+            await auth_service.refresh(slow.session, token)
+        except TokenReuseDetected:
+            pass
+        else:
+            raise AssertionError("a token read before another request rotated it was accepted again")

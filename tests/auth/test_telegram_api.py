@@ -105,3 +105,20 @@ async def test_widget_callback_page_signs_in_with_a_cookie(client):
         "/login/telegram", params={**widget({"id": 31337, "first_name": "Web"}), "id": "1"}
     )
     assert bad.status_code in (303, 401)
+
+
+async def test_unlink_telegram_only_when_a_password_remains(client):
+    user = await make_user()
+    headers = await api_login(client, user.email)
+    await client.post(
+        "/api/v1/auth/telegram/link", headers=headers, json=widget({"id": 6060, "first_name": "U"})
+    )
+    r = await client.delete("/api/v1/auth/telegram/link", headers=headers)
+    assert r.status_code == 200 and r.json()["telegram_linked"] is False
+    tg_only = await client.post(
+        "/api/v1/auth/telegram/miniapp", json={"init_data": init_data({"id": 7070, "first_name": "T"})}
+    )
+    tg_headers = {"Authorization": f"Bearer {tg_only.json()['access_token']}"}
+    refused = await client.delete("/api/v1/auth/telegram/link", headers=tg_headers)
+    assert refused.status_code == 403
+    assert (await client.get("/api/v1/auth/me", headers=tg_headers)).json()["telegram_linked"] is True

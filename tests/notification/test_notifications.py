@@ -109,5 +109,16 @@ async def test_ids_beyond_64_bits_are_rejected_not_crashed(client):
     assert (await client.post(f"/api/v1/notifications/{huge}/read", headers=headers)).status_code == 422
     assert (await client.get(f"/api/v1/users/{huge}", headers=headers)).status_code == 422
     await page_login(client, admin.email)
-    page = await client.post(f"/notifications/{huge}/read", data={"csrf_token": client.cookies["academy_csrf"]})
+    page = await client.post(
+        f"/notifications/{huge}/read", data={"csrf_token": client.cookies["academy_csrf"]}
+    )
     assert page.status_code == 422
+
+
+async def test_account_mail_cannot_be_turned_off(client):
+    user = await make_user()
+    headers = await api_login(client, user.email)
+    prefs = await client.put(
+        "/api/v1/notifications/preferences", headers=headers, json={"email": {"account": False}}
+    )
+    assert {p["kind"]: p["email"] for p in prefs.json()}["account"] is True

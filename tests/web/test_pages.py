@@ -101,3 +101,17 @@ async def test_avatar_upload_checks_content(client):
         "/profile/avatar", data={"csrf_token": token}, files={"avatar": ("me.png", b"<script>", "image/png")}
     )
     assert fake.status_code == 422 and "PNG, JPEG, GIF or WebP" in fake.text
+
+
+async def test_oversized_request_body_is_refused_before_parsing(client):
+    r = await client.post(
+        "/api/v1/auth/login", content=b"x" * (9 * 1024 * 1024), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413
+
+
+async def test_wrong_metrics_token_is_a_401_not_a_login_redirect(client, monkeypatch):
+    reconfigure(monkeypatch, metrics_token="scrape-secret")
+    assert (await client.get("/metrics")).status_code == 401
+    ok = await client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+    assert ok.status_code == 200
