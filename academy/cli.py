@@ -5,11 +5,16 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from academy.config import ROOT, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(
     help="Academy: an AI-run online school.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -122,28 +127,17 @@ def createuser(
     except ValueError:
         raise typer.BadParameter(f"role must be one of: {', '.join(r.value for r in Role)}") from None
 
-    async def run() -> int:
+    async def run(session: AsyncSession) -> int:
         from academy.auth.schemas import RegisterIn
         from academy.auth.service import auth_service
-        from academy.kit import db, jobs
-        from academy.kit.uow import UnitOfWork
 
-        db.configure(get_settings().database_url)
-        jobs.set_dispatcher(_cli_dispatcher())  # type: ignore[arg-type]
-        try:
-            async with UnitOfWork() as uow:
-                user = await auth_service.register(
-                    uow.session,
-                    RegisterIn(email=email, password=password, name=name),
-                    role=role_value,
-                    verified=True,
-                )
-                return user.id
-        finally:
-            await db.close()
+        user = await auth_service.register(
+            session, RegisterIn(email=email, password=password, name=name), role=role_value, verified=True
+        )
+        return user.id
 
     try:
-        user_id = asyncio.run(run())
+        user_id = _in_transaction(run)
     except Exception as exc:
         typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
         raise typer.Exit(1) from exc
@@ -164,8 +158,73 @@ def _cli_dispatcher() -> object:
 def demo() -> None:
     """Load the demo school (idempotent) and print the demo logins."""
 
-    async def run() -> None:
-        from academy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+    from academy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+
+    _in_transaction(load_demo)
+    settings = get_settings()
+    typer.echo("")
+    typer.echo(f"Academy demo at {settings.base_url}  (password for every account: {DEMO_PASSWORD})")
+    for account in DEMO_ACCOUNTS:
+        typer.echo(f"  {account.role.value:<8} {account.email}")
+    typer.echo(f"  emails the platform sends: {settings.base_url}/dev/outbox")
+    typer.echo("")
+
+
+content_app = typer.Typer(help="Course-as-code: import and export course folders.", no_args_is_help=True)
+app.add_typer(content_app, name="content")
+
+
+@content_app.command("import")
+def content_import(
+    folders: Annotated[list[Path], typer.Argument(help="course folders (each with a course.yaml)")],
+) -> None:
+    """Upsert course folders idempotently; on any invalid file nothing is imported."""
+    from academy.course.content import ContentError
+    from academy.course.service import course_service
+
+    async def run(session: AsyncSession) -> list[str]:
+        lines = []
+        for folder in folders:
+            report = await course_service.import_folder(session, folder)
+            lines.append(f"{folder}: {report.summary()}")
+        return lines
+
+    try:
+        for line in _in_transaction(run):
+            typer.echo(line)
+    except ContentError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        typer.echo(f"nothing imported: {len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(1) from exc
+
+
+@content_app.command("export")
+def content_export(
+    course: Annotated[str, typer.Option(help="slug of the course to export")],
+    to: Annotated[Path, typer.Option(help="folder to write <slug>/ into")] = Path("."),
+) -> None:
+    """Write a course back in the import format."""
+    from academy.course.service import course_service
+
+    async def run(session: AsyncSession) -> Path:
+        return await course_service.export(session, course, to)
+
+    try:
+        target = _in_transaction(run)
+    except Exception as exc:
+        typer.echo(f"error: {getattr(exc, 'detail', exc)}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"exported to {target}")
+
+
+T = TypeVar("T")
+
+
+def _in_transaction(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `fn` in one unit of work against the configured database, as a request would."""
+
+    async def run() -> T:
         from academy.kit import db, jobs
         from academy.kit.uow import UnitOfWork
 
@@ -173,18 +232,11 @@ def demo() -> None:
         jobs.set_dispatcher(_cli_dispatcher())  # type: ignore[arg-type]
         try:
             async with UnitOfWork() as uow:
-                await load_demo(uow.session)
+                return await fn(uow.session)
         finally:
             await db.close()
-        settings = get_settings()
-        typer.echo("")
-        typer.echo(f"Academy demo at {settings.base_url}  (password for every account: {DEMO_PASSWORD})")
-        for account in DEMO_ACCOUNTS:
-            typer.echo(f"  {account.role.value:<8} {account.email}")
-        typer.echo(f"  emails the platform sends: {settings.base_url}/dev/outbox")
-        typer.echo("")
 
-    asyncio.run(run())
+    return asyncio.run(run())
 
 
 def main() -> None:  # pragma: no cover

@@ -28,6 +28,11 @@ class PaymentBackend(enum.StrEnum):
     stripe = "stripe"
 
 
+class StorageBackend(enum.StrEnum):
+    local = "local"
+    s3 = "s3"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACADEMY_", env_file=".env", extra="ignore")
 
@@ -61,6 +66,17 @@ class Settings(BaseSettings):
     smtp_timeout: float = 10.0
 
     payment_backend: PaymentBackend = PaymentBackend.local
+
+    # Local files live in data_dir/media, served at /media. S3 means any S3-compatible service;
+    # an empty endpoint is AWS, empty keys use boto3's own credential chain.
+    storage_backend: StorageBackend = StorageBackend.local
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    # Set when the bucket (or a CDN in front of it) is public; otherwise links are presigned for an hour.
+    s3_public_base_url: str = ""
 
     telegram_bot_token: str = ""
     telegram_bot_username: str = ""

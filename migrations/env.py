@@ -19,12 +19,22 @@ def _url() -> str:
     return config.attributes.get("database_url") or get_settings().database_url
 
 
+# Full-text search structures are created by hand in the migrations (FTS5 virtual table and
+# its shadow tables on SQLite, an expression GIN index on PostgreSQL); autogenerate cannot model them.
+_HAND_MADE = ("search_fts", "ix_search_documents_fts")
+
+
+def _include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    return not (reflected and name is not None and name.startswith(_HAND_MADE))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include,
     )
     with context.begin_transaction():
         context.run_migrations()

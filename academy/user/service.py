@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy.auth.schemas import UserRead
 from academy.config import get_settings
+from academy.integrations.storage import storage
 from academy.kit.errors import NotFound, Unprocessable
 from academy.kit.pagination import Page, PageParams
+from academy.kit.uow import after_commit
 from academy.models import Role, User
 from academy.user.repository import UserRepository
 from academy.user.schemas import ProfileUpdate
@@ -23,6 +24,7 @@ _IMAGE_SIGNATURES = {
     b"GIF87a": "gif",
     b"GIF89a": "gif",
 }
+_CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
 
 
 def _image_kind(data: bytes) -> str | None:
@@ -32,10 +34,6 @@ def _image_kind(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
     return None
-
-
-def media_dir() -> Path:
-    return get_settings().data_dir / "media"
 
 
 class UserService:
@@ -65,7 +63,7 @@ class UserService:
             role=user.role,
             timezone=user.timezone,
             locale=user.locale,
-            avatar_url=f"/media/{user.avatar_path}" if user.avatar_path else None,
+            avatar_url=storage().url(user.avatar_path) if user.avatar_path else None,
             email_verified=user.email_verified_at is not None,
             telegram_linked=user.telegram_id is not None,
             totp_enabled=user.totp_enabled_at is not None,
@@ -86,12 +84,18 @@ class UserService:
         kind = _image_kind(data)
         if kind is None:
             raise Unprocessable("Avatar must be a PNG, JPEG, GIF or WebP image")
-        folder = media_dir() / "avatars"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"avatars/{user.id}-{hashlib.sha256(data).hexdigest()[:12]}.{kind}"
-        (media_dir() / name).write_bytes(data)
-        user.avatar_path = name
+        files = storage()
+        key = f"avatars/{user.id}-{hashlib.sha256(data).hexdigest()[:12]}.{kind}"
+        await files.put(key, data, _CONTENT_TYPES[kind])
+        previous, user.avatar_path = user.avatar_path, key
         await session.flush()
+        if previous and previous != key:
+            # Only once the new key is committed: a rollback leaves the old avatar in place and in use.
+            async def remove_previous() -> None:
+                await files.delete(previous)
+
+            after_commit(session, remove_previous)
+        log.info("user.avatar_changed", user_id=user.id)
         return user
 
     async def search(
