@@ -158,14 +158,19 @@ def _cli_dispatcher() -> object:
 def demo() -> None:
     """Load the demo school (idempotent) and print the demo logins."""
 
-    from academy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+    from academy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_summary, load_demo
 
-    _in_transaction(load_demo)
+    async def run(session: AsyncSession) -> str:
+        await load_demo(session)
+        return await demo_summary(session)
+
+    summary = _in_transaction(run)
     settings = get_settings()
     typer.echo("")
     typer.echo(f"Academy demo at {settings.base_url}  (password for every account: {DEMO_PASSWORD})")
     for account in DEMO_ACCOUNTS:
         typer.echo(f"  {account.role.value:<8} {account.email}")
+    typer.echo(f"  {summary}")
     typer.echo(f"  emails the platform sends: {settings.base_url}/dev/outbox")
     typer.echo("")
 

@@ -154,6 +154,9 @@ class _Reader:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[str] = []
+        # lesson slug -> (file, line of its slug, line of its prerequisites) for cross-file checks
+        self.lesson_lines: dict[str, tuple[Path, int, int]] = {}
+        self.unreadable: set[Path] = set()  # already reported; say nothing more about their shape
 
     def where(self, path: Path, line: int) -> str:
         try:
@@ -170,9 +173,13 @@ class _Reader:
             source = path.read_text(encoding="utf-8") if text is None else text
         except (OSError, UnicodeDecodeError) as exc:
             self.problem(path, 1, f"cannot read file ({exc})")
+            self.unreadable.add(path)
             return None
+        self.unreadable.add(path)  # until it parses
         try:
-            return yaml.load(source, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+            loaded = yaml.load(source, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+            self.unreadable.discard(path)
+            return loaded
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = (mark.line + 1 if mark else 1) + line_offset
@@ -192,7 +199,8 @@ class _Reader:
         line: int = 1,
     ) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.problem(path, line + line_offset, "expected a mapping of keys to values")
+            if path not in self.unreadable:
+                self.problem(path, line + line_offset, "expected a mapping of keys to values")
             return None
         start = getattr(value, "line", 1) + line_offset
         key_lines = getattr(value, "key_lines", {})
@@ -402,6 +410,9 @@ def _read_lesson(reader: _Reader, path: Path, module_dir: Path) -> LessonSpec | 
             ok = False
         else:
             attachments.append(attachment)
+    reader.lesson_lines.setdefault(
+        data["slug"], (path, _line_of(raw, "slug", offset), _line_of(raw, "prerequisites", offset))
+    )
     quiz_file = path.with_name(path.stem + ".quiz.yaml")
     quiz = _read_quiz(reader, quiz_file) if quiz_file.is_file() else None
     if not ok or (quiz_file.is_file() and quiz is None):
@@ -612,13 +623,14 @@ def _check_unique(reader: _Reader, course: CourseSpec, folder: Path) -> None:
             lessons.add(lesson.slug)
     for module in course.modules:
         for lesson in module.lessons:
+            path, _, line = reader.lesson_lines.get(lesson.slug, (folder, 1, 1))
             for prerequisite in lesson.prerequisites:
                 if prerequisite not in lessons:
                     reader.problem(
-                        folder, 1, f"lesson '{lesson.slug}' requires unknown lesson '{prerequisite}'"
+                        path, line, f"lesson '{lesson.slug}' requires unknown lesson '{prerequisite}'"
                     )
                 elif prerequisite == lesson.slug:
-                    reader.problem(folder, 1, f"lesson '{lesson.slug}' cannot require itself")
+                    reader.problem(path, line, f"lesson '{lesson.slug}' cannot require itself")
 
 
 # --- writing ----------------------------------------------------------------------------------

@@ -302,6 +302,9 @@ class CourseService:
         if "video_url" in changes and changes["video_url"] is not None:
             changes["video_url"] = str(changes["video_url"])
         for name, value in changes.items():
+            # None clears only what may be empty (video, deadline); required fields keep their value.
+            if value is None and name not in ("video_url", "deadline_days"):
+                continue
             setattr(lesson, name, value)
         if "content_md" in changes:
             lesson.content_html = markdown.render(lesson.content_md)

@@ -132,13 +132,14 @@ class QuizService:
             await enrollment_service.check_completion(session, user, lesson.course_id) if passed else None
         )
         log.info("quiz.attempted", user_id=user.id, quiz_id=quiz.id, score=score, passed=passed)
-        return AttemptRead(
-            **self._attempt(attempt).model_dump(exclude={"feedback", "xp_gained"}),
-            feedback=feedback,
-            xp_gained=award.xp + (completion[1] if completion else 0),
-            achievements=[a.title for a in award.achievements],
-            course_completed=completion is not None,
-            certificate_code=completion[0] if completion else None,
+        return self._attempt(attempt).model_copy(
+            update={
+                "feedback": feedback,
+                "xp_gained": award.xp + (completion[1] if completion else 0),
+                "achievements": [a.title for a in award.achievements],
+                "course_completed": completion is not None,
+                "certificate_code": completion[0] if completion else None,
+            }
         )
 
     def _attempt(self, attempt: QuizAttempt) -> AttemptRead:

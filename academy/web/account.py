@@ -21,6 +21,7 @@ from academy.notification.service import notification_service
 from academy.user.schemas import ProfileUpdate
 from academy.user.service import user_service
 from academy.web.forms import form_data, parse
+from academy.web.learn import continue_learning
 from academy.web.public import set_language_cookie, signed_in_response
 from academy.web.templating import is_htmx, render
 
@@ -33,10 +34,11 @@ _ = i18n.gettext
 @router.get("/dashboard", name="account:dashboard")
 async def dashboard(request: Request, uow: UoW, user: SignedIn) -> Response:
     recent = await notification_service.recent(uow.session, user)
+    learning = await continue_learning(uow, user)
     return render(
         request,
         "account/dashboard.html",
-        {"recent": recent, "welcome": request.query_params.get("welcome") == "1"},
+        {"recent": recent, "welcome": request.query_params.get("welcome") == "1", **learning},
     )
 
 

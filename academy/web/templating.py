@@ -15,6 +15,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup
 
 from academy.config import get_settings
+from academy.integrations.storage import storage
 from academy.kit import i18n
 from academy.models import Role
 
@@ -59,10 +60,17 @@ def csrf_input(request: Request) -> Markup:
     return csrf_field(csrf_token(request))
 
 
+def media_url(key: str) -> str:
+    return storage().url(key)
+
+
 env.filters["local_time"] = local_time
 env.globals.update(
     csrf_input=csrf_input,
     csrf_token=csrf_token,
+    media_url=media_url,
+    # Translate a string that came from code or data: no %-formatting, so a literal % is safe.
+    tr=i18n.gettext,
     LOCALES=i18n.LOCALE_NAMES,
     Role=Role,
     get_locale=i18n.get_locale,
