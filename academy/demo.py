@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -378,8 +379,10 @@ class _Persona:
 
 
 def _personas(rng: random.Random, count: int) -> list[_Persona]:
-    people = []
-    for _ in range(count):
+    people: list[_Persona] = []
+    names: set[str] = set()
+    firsts: Counter[str] = Counter()
+    while len(people) < count:
         zones: tuple[str, ...]
         if rng.random() < 0.45:
             first, first_latin, feminine = rng.choice(_RU_FIRST)
@@ -390,6 +393,10 @@ def _personas(rng: random.Random, count: int) -> list[_Persona]:
         else:
             first, last = rng.choice(_EN_FIRST), rng.choice(_EN_LAST)
             email_name, locale, zones = f"{first}.{last}".lower(), "en", _EN_ZONES
+        if (f"{first} {last}" in names or firsts[first] >= 2) and len(names) < 200:
+            continue  # no namesakes and few same first names in a class of forty
+        names.add(f"{first} {last}")
+        firsts[first] += 1
         people.append(
             _Persona(
                 name=f"{first} {last}",
@@ -469,14 +476,15 @@ class _Session:
         self.minutes += after_minutes
         self.offsets.append((self.minutes, action))
 
-    def place(self, now: datetime, not_before: datetime | None) -> list[_Action]:
-        latest = now - timedelta(minutes=1)
+    def place(self, now: datetime, not_before: datetime | None, ended_ago: float = 1.0) -> list[_Action]:
+        """Give each action its moment. A sitting that would end after `now - ended_ago` minutes
+        (today's) is moved back to end then, and squeezed into today if it would start yesterday."""
+        midnight = datetime.combine(now.astimezone(self.tz).date(), time(0), self.tz)
+        latest = max(now - timedelta(minutes=ended_ago), midnight + (now - midnight) / 2)
         times = [self.start + timedelta(minutes=m) for m, _ in self.offsets]
         if times and times[-1] > latest:
-            # Today's sitting: move it back so it ended a minute ago, squeezed into today if need be.
             shift = times[-1] - latest
             times = [t - shift for t in times]
-            midnight = datetime.combine(latest.astimezone(self.tz).date(), time(0), self.tz)
             if times[0] < midnight < latest:
                 first, span = self.offsets[0][0], (self.offsets[-1][0] - self.offsets[0][0]) or 1.0
                 times = [midnight + (latest - midnight) * ((m - first) / span) for m, _ in self.offsets]
@@ -590,7 +598,7 @@ def _student_plan(
             owed += _take_quiz(school, rng, sitting, lesson, persona.skill, 0, archetype, must_pass, mix_ups)
         if final_day and archetype != "graduate" and next_lesson < total and rng.random() < 0.6:
             sitting.add(rng.uniform(1, 5), _Action(sitting.start, "open", school.lessons[next_lesson]))
-        actions += sitting.place(now, actions[-1].at)
+        actions += sitting.place(now, actions[-1].at, rng.uniform(1, 150))
     plan.actions = actions
     return plan
 

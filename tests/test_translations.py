@@ -77,6 +77,53 @@ DYNAMIC_MESSAGES: tuple[str, ...] = (
     N_("This account is disabled"),
     N_("Set a password before unlinking Telegram, or you could not sign in again"),
     N_("Two-factor authentication is already on; turn it off first"),
+    # Course levels and lesson difficulty: `{{ _(course.level|capitalize) }}`.
+    N_("Beginner"),
+    N_("Intermediate"),
+    N_("Advanced"),
+    # Achievements (gamification.rules.ACHIEVEMENTS), shown with `tr(...)` on the progress page.
+    N_("First steps"),
+    N_("Complete your first lesson"),
+    N_("Bookworm"),
+    N_("Complete 10 lessons"),
+    N_("Scholar"),
+    N_("Complete 25 lessons"),
+    N_("Quiz starter"),
+    N_("Pass your first quiz"),
+    N_("Quiz master"),
+    N_("Pass 10 quizzes"),
+    N_("Perfectionist"),
+    N_("Get a perfect score on a quiz"),
+    N_("Flawless"),
+    N_("Get a perfect score on five quizzes"),
+    N_("Persistent"),
+    N_("Pass a quiz you failed before"),
+    N_("On fire"),
+    N_("Learn three days in a row"),
+    N_("Week of focus"),
+    N_("Learn seven days in a row"),
+    N_("Habit formed"),
+    N_("Learn thirty days in a row"),
+    N_("Graduate"),
+    N_("Complete a whole course"),
+    N_("Level 5"),
+    N_("Reach level 5"),
+    N_("Night owl"),
+    N_("Complete a lesson between midnight and 5 am"),
+    N_("Early bird"),
+    N_("Complete a lesson between 5 and 7 am"),
+    N_("Comeback"),
+    N_("Return to learning after a week away"),
+    # Quiz answer problems (quiz.grading.InvalidAnswer and quiz.service), shown next to a question.
+    N_("Some answers need fixing"),
+    N_("Answer every question"),
+    N_("Enter a number"),
+    N_("Enter a number, for example 42 or 0.5"),
+    N_("Enter a finite number"),
+    N_("Type your answer as text"),
+    N_("The answer is too long"),
+    N_("Pick one of the options"),
+    N_("That option does not exist"),
 )
 
 
@@ -205,11 +252,21 @@ def test_dynamic_messages_cover_their_sources() -> None:
     """A new role, notification kind or auth error message must be added to DYNAMIC_MESSAGES."""
     from academy.auth import errors as auth_errors
     from academy.auth import service as auth_service
+    from academy.course.content import LEVELS
+    from academy.gamification.rules import ACHIEVEMENTS
+    from academy.quiz import grading
     from academy.models import Role
     from academy.notification.schemas import KINDS
 
     expected = {role.value.capitalize() for role in Role}  # Jinja's capitalize filter
     expected |= set(KINDS.values())
+    expected |= {level.capitalize() for level in LEVELS}
+    expected |= {text for a in ACHIEVEMENTS for text in (a.title, a.description)}
+    for node in ast.walk(ast.parse(Path(inspect.getfile(grading)).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InvalidAnswer" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                expected.add(first.value)
     for _name, cls in inspect.getmembers(auth_errors, inspect.isclass):
         detail = getattr(cls, "default_detail", None)
         if cls.__module__ == auth_errors.__name__ and isinstance(detail, str):

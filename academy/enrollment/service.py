@@ -246,7 +246,8 @@ class EnrollmentService:
             completed_at=progress.completed_at,
             xp_gained=(award.xp if award else 0) + (completion[1] if completion else 0),
             level_up=award.level_up if award else None,
-            achievements=[a.title for a in award.achievements] if award else [],
+            achievements=([a.title for a in award.achievements] if award else [])
+            + (completion[2] if completion else []),
             course_completed=completion is not None,
             certificate_code=completion[0] if completion else None,
             next_lesson_id=next_lesson.id if next_lesson else None,
@@ -254,10 +255,11 @@ class EnrollmentService:
 
     async def check_completion(
         self, session: AsyncSession, user: User, course_id: int
-    ) -> tuple[str | None, int] | None:
+    ) -> tuple[str | None, int, list[str]] | None:
         """Complete the course once every published lesson is done and every quiz passed.
 
-        Returns (certificate code, XP gained) when this call completed it, else None.
+        Returns (certificate code, XP gained, achievements unlocked) when this call completed it,
+        else None.
         """
         repo = EnrollmentRepository(session)
         enrollment = await repo.find(user.id, course_id)
@@ -282,7 +284,7 @@ class EnrollmentService:
         if course.certificate:
             code = (await certificate_service.issue(session, user, course)).code
         log.info("enrollment.completed", user_id=user.id, course_id=course_id)
-        return code, award.xp
+        return code, award.xp, [a.title for a in award.achievements]
 
     async def can_view_student(
         self, session: AsyncSession, viewer: User, student_id: int, course_id: int | None

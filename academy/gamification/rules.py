@@ -110,10 +110,14 @@ ACHIEVEMENTS: tuple[Achievement, ...] = (
     ),
     Achievement("quiz-master", "🏆", "Quiz master", "Pass 10 quizzes", lambda s: s.quizzes_passed >= 10),
     Achievement(
-        "perfectionist", "💯", "Perfectionist", "Score 100 % on a quiz", lambda s: s.perfect_quizzes >= 1
+        "perfectionist",
+        "💯",
+        "Perfectionist",
+        "Get a perfect score on a quiz",
+        lambda s: s.perfect_quizzes >= 1,
     ),
     Achievement(
-        "flawless", "💎", "Flawless", "Score 100 % on five quizzes", lambda s: s.perfect_quizzes >= 5
+        "flawless", "💎", "Flawless", "Get a perfect score on five quizzes", lambda s: s.perfect_quizzes >= 5
     ),
     Achievement(
         "persistent", "💪", "Persistent", "Pass a quiz you failed before", lambda s: s.retried_and_passed

@@ -136,7 +136,7 @@ class QuizService:
             update={
                 "feedback": feedback,
                 "xp_gained": award.xp + (completion[1] if completion else 0),
-                "achievements": [a.title for a in award.achievements],
+                "achievements": [a.title for a in award.achievements] + (completion[2] if completion else []),
                 "course_completed": completion is not None,
                 "certificate_code": completion[0] if completion else None,
             }

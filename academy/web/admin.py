@@ -15,7 +15,17 @@ from academy.auth.access import SESSION_COOKIE, user_from_cookie
 from academy.config import get_settings
 from academy.kit.security import same_origin
 from academy.kit.uow import UnitOfWork
-from academy.models import Email, Notification, Role, User
+from academy.models import (
+    Certificate,
+    Course,
+    CourseCurator,
+    Email,
+    Enrollment,
+    Notification,
+    QuizAttempt,
+    Role,
+    User,
+)
 
 
 class AdminAuth(AuthenticationBackend):
@@ -66,6 +76,56 @@ class EmailAdmin(ModelView, model=Email):
     can_create = False
 
 
+class CourseAdmin(ModelView, model=Course):
+    # Lesson text is edited in the studio (/studio) with a preview and re-indexing for search;
+    # structure comes from course folders (`academy content import`).
+    column_list = [Course.id, Course.slug, Course.title, Course.level, Course.published, Course.certificate]
+    form_columns = [Course.title, Course.summary, Course.level, Course.published, Course.certificate]
+    can_create = False
+
+
+class CourseCuratorAdmin(ModelView, model=CourseCurator):
+    name_plural = "Course curators"
+    column_list = [CourseCurator.course_id, CourseCurator.user_id]
+
+
+class EnrollmentAdmin(ModelView, model=Enrollment):
+    column_list = [
+        Enrollment.id,
+        Enrollment.user_id,
+        Enrollment.course_id,
+        Enrollment.created_at,
+        Enrollment.completed_at,
+    ]
+    can_create = False
+    can_edit = False
+
+
+class QuizAttemptAdmin(ModelView, model=QuizAttempt):
+    column_list = [
+        QuizAttempt.id,
+        QuizAttempt.user_id,
+        QuizAttempt.quiz_id,
+        QuizAttempt.score,
+        QuizAttempt.passed,
+    ]
+    can_create = False
+    can_edit = False
+
+
+class CertificateAdmin(ModelView, model=Certificate):
+    # Revoking goes through the certificate page so the reason and time are recorded.
+    column_list = [
+        Certificate.code,
+        Certificate.student_name,
+        Certificate.course_title,
+        Certificate.revoked_at,
+    ]
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+
 def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -> Any:
     admin = Admin(
         app,
@@ -74,6 +134,15 @@ def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -
         title="Academy admin",
         base_url="/admin",
     )
-    for view in (UserAdmin, NotificationAdmin, EmailAdmin):
+    for view in (
+        UserAdmin,
+        CourseAdmin,
+        CourseCuratorAdmin,
+        EnrollmentAdmin,
+        QuizAttemptAdmin,
+        CertificateAdmin,
+        NotificationAdmin,
+        EmailAdmin,
+    ):
         admin.add_view(view)
     return admin

@@ -102,9 +102,7 @@ async def test_reimporting_an_unchanged_folder_changes_nothing(settings, tmp_pat
     assert await _stamps() == stamps
 
 
-async def test_an_edited_lesson_is_updated_in_place_and_students_keep_their_progress(
-    client, tmp_path
-):
+async def test_an_edited_lesson_is_updated_in_place_and_students_keep_their_progress(client, tmp_path):
     course = await make_course(
         tmp_path, lessons=3, quiz=[0], bodies={0: "## Animals\n\nThe aardvark digs for ants.\n"}
     )
@@ -117,7 +115,9 @@ async def test_an_edited_lesson_is_updated_in_place_and_students_keep_their_prog
     lesson_file = _lesson_file(course.folder, 1)
     _edit(lesson_file, "title: Lesson 1", "title: Lesson one, revised")
     _edit(lesson_file, "The aardvark digs for ants.", "The zebra crosses the road.")
-    _edit(_lesson_file(course.folder, 1, ".quiz.yaml"), "Who is on the other side", "Who sits on the other side")
+    _edit(
+        _lesson_file(course.folder, 1, ".quiz.yaml"), "Who is on the other side", "Who sits on the other side"
+    )
     _lesson_file(course.folder, 3).unlink()
     report = await import_course(course.folder)
 
@@ -167,7 +167,9 @@ async def test_broken_yaml_in_front_matter_is_reported_with_its_line_and_nothing
 async def test_broken_course_yaml_is_reported_once_with_its_line(settings, tmp_path):
     folder = write_course_folder(tmp_path, lessons=1)
     _edit(folder / "course.yaml", "level: beginner\n", "level: beginner\n  colour: red\n")
-    assert _problems(folder) == ["test-course/course.yaml:5: invalid YAML: mapping values are not allowed here"]
+    assert _problems(folder) == [
+        "test-course/course.yaml:5: invalid YAML: mapping values are not allowed here"
+    ]
 
 
 async def test_a_broken_edit_leaves_the_imported_course_untouched(settings, tmp_path):
@@ -197,7 +199,9 @@ async def test_unknown_key_bad_answer_index_and_unknown_prerequisite_are_each_lo
     (unknown,) = [p for p in problems if "colour" in p]
     assert unknown.startswith("test-course/01-module-1/02-lesson-2.md:5: unknown key 'colour'")
     (index,) = [p for p in problems if "answer must be" in p]
-    assert index == "test-course/01-module-1/03-lesson-3.quiz.yaml:7: answer must be an option index from 0 to 2"
+    assert (
+        index == "test-course/01-module-1/03-lesson-3.quiz.yaml:7: answer must be an option index from 0 to 2"
+    )
     (prerequisite,) = [p for p in problems if "no-such-lesson" in p]
     assert prerequisite == (
         "test-course/01-module-1/01-lesson-1.md:6: lesson 'lesson-1' requires unknown lesson 'no-such-lesson'"

@@ -144,6 +144,7 @@ async def test_the_course_completes_only_with_every_lesson_and_every_quiz_passed
     assert passed["passed"] is True and passed["course_completed"] is True
     code = passed["certificate_code"]
     assert code and passed["xp_gained"] >= 100, "course XP comes with the completion"
+    assert "Graduate" in passed["achievements"]
     outline = (await client.get(f"/api/v1/courses/{course.id}", headers=headers)).json()
     assert outline["completed_at"] is not None and outline["certificate_code"] == code
     assert outline["quizzes_passed"] == outline["quizzes_total"] == 1
@@ -206,7 +207,9 @@ async def test_deadlines_are_due_a_number_of_days_after_enrollment(client, tmp_p
 
 async def test_who_may_read_a_students_progress(client, tmp_path):
     course = await make_course(tmp_path / "a", lessons=2, quiz=False)
-    other_course = await make_course(tmp_path / "b", slug="other-course", title="Other", lessons=1, quiz=False)
+    other_course = await make_course(
+        tmp_path / "b", slug="other-course", title="Other", lessons=1, quiz=False
+    )
     student, classmate = await make_user(name="Student"), await make_user()
     curator, stranger_curator = await make_user(role=Role.curator), await make_user(role=Role.curator)
     admin = await make_user(role=Role.admin)

@@ -26,7 +26,9 @@ async def setup(client, tmp_path):
 
 
 async def _submit(client, headers, quiz, answers):
-    return await client.post(f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers, json={"answers": answers})
+    return await client.post(
+        f"/api/v1/quizzes/{quiz.id}/attempts", headers=headers, json={"answers": answers}
+    )
 
 
 async def _attempts(client, headers, quiz, **params):
@@ -87,9 +89,7 @@ async def test_each_question_kind_is_graded(client, setup, position, given, corr
         ("single-as-bool", 0),
     ],
 )
-async def test_a_malformed_submission_is_refused_and_nothing_is_recorded(
-    client, setup, change, problem_at
-):
+async def test_a_malformed_submission_is_refused_and_nothing_is_recorded(client, setup, change, problem_at):
     _, quiz, _, headers = setup
     answers = right_answers(quiz)
     key = str(quiz.question(problem_at).id)
@@ -207,7 +207,9 @@ async def test_reading_a_quiz_never_reveals_the_answers(client, setup):
         assert body["questions"][0]["options"] == ["A seller", "The exchange itself", "Nobody"]
         assert body["questions"][2]["unit"] == "USD"
         keys = set().union(*(q.keys() for q in body["questions"]))
-        assert keys.isdisjoint({"answer", "answers", "accepted", "tolerance", "explanation", "correct_answer"})
+        assert keys.isdisjoint(
+            {"answer", "answers", "accepted", "tolerance", "explanation", "correct_answer"}
+        )
         text = r.text.casefold()
         for secret in ("stop loss", "buyer and a seller", "caps the loss", "2.5"):
             assert secret not in text
