@@ -8,7 +8,7 @@ PORT ?= 8000
 # Links in emails point at the address the platform is served on.
 export ACADEMY_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench clean
+.PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench bench-learning clean
 
 setup: $(VENV)/.installed academy/web/static/vendor/.installed
 
@@ -66,6 +66,10 @@ fmt: setup
 
 bench: setup
 	$(BIN)/python bench/http_bench.py
+
+# Course page, lesson page and search on 5,000 students, 200 lessons and 20,000 search chunks.
+bench-learning: setup
+	$(BIN)/python bench/learning_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules academy/web/static/vendor var

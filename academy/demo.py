@@ -31,6 +31,7 @@ from academy.kit.pagination import PageParams
 from academy.models import Course, Lesson, Question, Role, User
 from academy.notification.schemas import NotificationPayload
 from academy.notification.service import notification_service
+from academy.quiz.grading import normalize_text
 from academy.quiz.service import quiz_service
 from academy.user.service import user_service
 
@@ -127,7 +128,9 @@ async def load_school(
         rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
         plans = [_sam_plan(school, sam, now)]
         for number, persona in enumerate(_personas(rng, students), start=1):
-            plans.append(_student_plan(school, rng, persona, number, _ARCHETYPES[(number - 1) % 20], now))
+            plans.append(
+                _student_plan(school, rng, persona, number, _ARCHETYPES[(number - 1) % len(_ARCHETYPES)], now)
+            )
         await _play(session, school, plans)
     return True
 
@@ -180,7 +183,7 @@ class _School:
     lessons: list[Lesson]
     questions: dict[int, list[Question]]  # lesson id -> its quiz's questions
     quiz_ids: dict[int, int]  # lesson id -> quiz id
-    module_sizes: list[int]
+    pass_marks: dict[int, int]  # lesson id -> its quiz's pass mark
 
     @classmethod
     async def load(cls, session: AsyncSession, course: Course) -> _School:
@@ -191,14 +194,12 @@ class _School:
             full = await course_service.quiz(session, quiz.id)
             assert full is not None
             questions[lesson_id] = list(full.questions)
-        modules = await course_service.modules(session, course.id)
-        sizes = [sum(1 for lesson in lessons if lesson.module_id == m.id) for m in modules]
         return cls(
             course=course,
             lessons=lessons,
             questions=questions,
             quiz_ids={lesson_id: quiz.id for lesson_id, quiz in quizzes.items()},
-            module_sizes=[s for s in sizes if s],
+            pass_marks={lesson_id: quiz.pass_mark for lesson_id, quiz in quizzes.items()},
         )
 
     def text_answers(self) -> list[str]:
@@ -231,10 +232,11 @@ def _wrong(question: Question, rng: random.Random, mix_ups: Sequence[str]) -> An
     if question.kind == "numeric":
         value = float(question.answer)
         delta = max(abs(value) * rng.choice([0.5, 1.0, 9.0]), question.tolerance * 3 + 1)
-        wrong = round(value + delta if rng.random() < 0.5 else value - delta, 2)
+        lower = value - delta if value - delta >= 0 or value < 0 else None  # no negative prices
+        wrong = round(value + delta if lower is None or rng.random() < 0.5 else lower, 2)
         return int(wrong) if wrong.is_integer() else wrong
-    accepted = {a.casefold() for a in question.answer}
-    candidates = [m for m in mix_ups if m.casefold() not in accepted]
+    accepted = {normalize_text(a) for a in question.answer}
+    candidates = [m for m in mix_ups if normalize_text(m) not in accepted]
     return rng.choice(candidates) if candidates else "not sure"
 
 
@@ -458,9 +460,10 @@ class _Plan:
     actions: list[_Action] = field(default_factory=list)
 
 
-def _passes(questions: list[Question], wrong: int, pass_mark: int = 80) -> bool:
-    total = len(questions)
-    return total == 0 or round(100 * (total - wrong) / total) >= pass_mark
+def _passes(school: _School, lesson: Lesson, wrong: int) -> bool:
+    """What the grader will say: the score is rounded the same way (see QuizService.attempt)."""
+    total = len(school.questions[lesson.id])
+    return total == 0 or round(100 * (total - wrong) / total) >= school.pass_marks[lesson.id]
 
 
 class _Session:
@@ -559,7 +562,7 @@ def _student_plan(
     mix_ups = school.text_answers()
     registered = _local_day(now, tz, days[0] + rng.choice((0, 0, 1, 2)))
     sign_up = _Session(tz, registered, rng.randint(9, 21), rng.randint(0, 59))
-    sign_up.add(0, _Action(registered, "register"))
+    sign_up.add(0, _Action(_UNPLACED, "register"))
     actions = sign_up.place(now, None)
 
     next_lesson = 0
@@ -570,7 +573,7 @@ def _student_plan(
         hour = rng.randint(low, high - 1) if rng.random() < 0.85 else rng.randint(8, 22)
         sitting = _Session(tz, _local_day(now, tz, days_ago), hour, rng.randint(0, 59))
         if index == 0:
-            sitting.add(0, _Action(sitting.start, "enroll"))
+            sitting.add(0, _Action(_UNPLACED, "enroll"))
         final_day = index == len(days) - 1
         must_pass = final_day and archetype == "graduate"
         retakes, owed = owed, []
@@ -583,9 +586,9 @@ def _student_plan(
                 break
             lesson = school.lessons[next_lesson]
             next_lesson += 1
-            sitting.add(rng.uniform(1, 4), _Action(sitting.start, "open", lesson))
+            sitting.add(rng.uniform(1, 4), _Action(_UNPLACED, "open", lesson))
             reading = lesson.duration_minutes * rng.uniform(0.7, 1.4)
-            sitting.add(reading, _Action(sitting.start, "complete", lesson))
+            sitting.add(reading, _Action(_UNPLACED, "complete", lesson))
             if lesson.id not in school.questions:
                 continue
             if archetype != "graduate" and rng.random() < 0.08:
@@ -597,7 +600,7 @@ def _student_plan(
                 break
             owed += _take_quiz(school, rng, sitting, lesson, persona.skill, 0, archetype, must_pass, mix_ups)
         if final_day and archetype != "graduate" and next_lesson < total and rng.random() < 0.6:
-            sitting.add(rng.uniform(1, 5), _Action(sitting.start, "open", school.lessons[next_lesson]))
+            sitting.add(rng.uniform(1, 5), _Action(_UNPLACED, "open", school.lessons[next_lesson]))
         actions += sitting.place(now, actions[-1].at, rng.uniform(1, 150))
     plan.actions = actions
     return plan
@@ -631,15 +634,16 @@ def _take_quiz(
         gap = rng.uniform(2, 5) if tries == 0 else rng.uniform(6, 15)
         sitting.add(gap, _quiz_action(school, rng, lesson, wrong, mix_ups))
         tries += 1
-        if _passes(questions, wrong):
+        if _passes(school, lesson, wrong):
             return []
         if not must_pass and rng.random() < (0.3 if archetype == "graduate" else 0.45):
             return [(lesson, tries)]  # comes back to it next time
 
 
 def _sam_plan(school: _School, sam: User, now: datetime) -> _Plan:
-    """The demo student: modules 1-3 done with every quiz passed (one failed first), now in
-    module 4, learning five days in a row up to today."""
+    """The demo student, a scripted story: twelve lessons done with every quiz passed (the fifth
+    failed first), the thirteenth opened today, learning five days in a row up to today. In the
+    shipped course that is modules 1-3 done and three of module 4's five lessons."""
     tz = ZoneInfo(sam.timezone or "Europe/London")
     rng = random.Random(4)  # noqa: S311 - reproducible demo data, not secrets
     mix_ups = school.text_answers()
@@ -666,24 +670,24 @@ def _sam_plan(school: _School, sam: User, now: datetime) -> _Plan:
     for days_ago, hour, minute, steps in script:
         sitting = _Session(tz, _local_day(now, tz, days_ago), hour, minute)
         if not actions:
-            sitting.add(0, _Action(sitting.start, "enroll"))
+            sitting.add(0, _Action(_UNPLACED, "enroll"))
         for step in steps:
             if next_lesson >= len(school.lessons):
                 break
             lesson = school.lessons[next_lesson]
             if step == "O":
-                sitting.add(2, _Action(sitting.start, "open", lesson))
+                sitting.add(2, _Action(_UNPLACED, "open", lesson))
             elif step.startswith("R") and failed is not None:
                 sitting.add(3, _quiz_action(school, rng, failed, int(step[1:]), mix_ups))
                 failed = None
             elif step.startswith("L"):
                 next_lesson += 1
-                sitting.add(2, _Action(sitting.start, "open", lesson))
-                sitting.add(lesson.duration_minutes, _Action(sitting.start, "complete", lesson))
+                sitting.add(2, _Action(_UNPLACED, "open", lesson))
+                sitting.add(lesson.duration_minutes, _Action(_UNPLACED, "complete", lesson))
                 if lesson.id in school.questions:
                     wrong = int(step[1:])
                     sitting.add(3, _quiz_action(school, rng, lesson, wrong, mix_ups))
-                    if not _passes(school.questions[lesson.id], wrong):
+                    if not _passes(school, lesson, wrong):
                         failed = lesson
         actions += sitting.place(now, actions[-1].at if actions else None)
     plan.actions = actions

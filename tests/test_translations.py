@@ -254,9 +254,9 @@ def test_dynamic_messages_cover_their_sources() -> None:
     from academy.auth import service as auth_service
     from academy.course.content import LEVELS
     from academy.gamification.rules import ACHIEVEMENTS
-    from academy.quiz import grading
     from academy.models import Role
     from academy.notification.schemas import KINDS
+    from academy.quiz import grading
 
     expected = {role.value.capitalize() for role in Role}  # Jinja's capitalize filter
     expected |= set(KINDS.values())

@@ -79,8 +79,12 @@ class CourseImporter:
         if course is None:
             course = await self.repo.add(Course(slug=spec.slug, **values))
             self.report.created.append(f"course {spec.slug}")
-        elif _assign(course, values):
-            self.report.updated.append(f"course {spec.slug}")
+        else:
+            was_published = course.published
+            if _assign(course, values):
+                self.report.updated.append(f"course {spec.slug}")
+            if course.published != was_published:
+                await self.repo.reset_document_visibility(course.id)
         self.report.course_id = course.id
 
         modules = {m.slug: m for m in await self.repo.modules(course.id)}
@@ -238,7 +242,9 @@ class CourseImporter:
                     title=lesson.title,
                     heading=chunk.heading,
                     body=chunk.text,
-                    published=lesson.published and course.published,
+                    # The course's own flag is checked when searching, so (un)publishing a course
+                    # needs no reindex, whichever way it happens (import, admin).
+                    published=lesson.published,
                 )
             )
         await self.session.flush()
@@ -298,7 +304,7 @@ class CourseImporter:
                 part=0,
                 title=title,
                 body=body,
-                published=course.published,
+                published=True,  # glossary and FAQ follow the course, checked when searching
             )
         )
 

@@ -4,7 +4,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import selectinload
 
 from academy.kit.repository import Repository
@@ -298,6 +298,24 @@ class CourseRepository(Repository[Course]):
                 delete(SearchDocument).where(SearchDocument.kind == kind, SearchDocument.ref_id.in_(ref_ids))
             )
 
+    async def reset_document_visibility(self, course_id: int) -> None:
+        """Documents carry their own item's flag only (the course's is checked when searching);
+        rewrite them so indexes written when both flags were stored together stay right."""
+        published_lessons = select(Lesson.id).where(Lesson.course_id == course_id, Lesson.published.is_(True))
+        lesson_docs = and_(SearchDocument.course_id == course_id, SearchDocument.kind == "lesson")
+        await self.session.execute(
+            update(SearchDocument)
+            .where(lesson_docs)
+            .values(published=SearchDocument.ref_id.in_(published_lessons))
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            update(SearchDocument)
+            .where(SearchDocument.course_id == course_id, SearchDocument.kind != "lesson")
+            .values(published=True)
+            .execution_options(synchronize_session=False)
+        )
+
     async def search(
         self, query: str, *, course_id: int | None, kinds: Sequence[str] | None, offset: int, limit: int
     ) -> tuple[list[SearchHit], int]:
@@ -313,7 +331,7 @@ class CourseRepository(Repository[Course]):
     ) -> tuple[list[SearchHit], int]:
         # Prefix queries make Russian work without a stemmer ("индикатор" finds "индикаторы").
         match = " AND ".join(f'"{t}"*' for t in terms)
-        filters = ["search_fts MATCH :match", "d.published = 1"]
+        filters = ["search_fts MATCH :match", "d.published = 1", "c.published = 1"]
         params: dict[str, object] = {"match": match, "limit": limit, "offset": offset}
         if course_id is not None:
             filters.append("d.course_id = :course_id")
@@ -325,7 +343,10 @@ class CourseRepository(Repository[Course]):
                 names.append(f":kind{index}")
             filters.append(f"d.kind IN ({', '.join(names)})")
         where = " AND ".join(filters)
-        base = f"FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid WHERE {where}"
+        base = (
+            "FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid "
+            f"JOIN courses c ON c.id = d.course_id WHERE {where}"
+        )
         total = (await self.session.execute(text(f"SELECT count(*) {base}"), params)).scalar_one()
         rows = (
             await self.session.execute(
@@ -354,6 +375,7 @@ class CourseRepository(Repository[Course]):
         conditions: list[ColumnElement[bool]] = [
             vector.op("@@")(ts_query),
             SearchDocument.published.is_(True),
+            SearchDocument.course_id.in_(select(Course.id).where(Course.published.is_(True))),
         ]
         if course_id is not None:
             conditions.append(SearchDocument.course_id == course_id)

@@ -171,6 +171,10 @@ class CourseService:
             raise NotFound("Course not found")
         return course
 
+    async def find(self, session: AsyncSession, course_id: int) -> Course | None:
+        """Any course, published or not: for records that outlive publication, like enrollments."""
+        return await CourseRepository(session).get(course_id)
+
     async def by_slug(self, session: AsyncSession, slug: str) -> Course | None:
         return await CourseRepository(session).by_slug(slug)
 

@@ -60,7 +60,10 @@ class EnrollmentService:
         return Page(items=items, total=total, page=params.page, size=params.size)
 
     async def read(self, session: AsyncSession, user: User, enrollment: Enrollment) -> EnrollmentRead:
-        course = await course_service.get(session, enrollment.course_id, user)
+        # Not `get`: a course withdrawn after enrolling must not break the student's list.
+        course = await course_service.find(session, enrollment.course_id)
+        if course is None:
+            raise NotFound("Course not found")
         lessons = await course_service.lessons(session, course.id)
         progress = await EnrollmentRepository(session).progress(user.id, [lesson.id for lesson in lessons])
         done = sum(1 for lesson in lessons if progress.get(lesson.id) and progress[lesson.id].completed_at)
@@ -315,7 +318,9 @@ class EnrollmentService:
                 continue
             if curated is not None and viewer.id != student.id and enrollment.course_id not in curated:
                 continue
-            course = await course_service.get(session, enrollment.course_id, viewer)
+            course = await course_service.find(session, enrollment.course_id)
+            if course is None:
+                continue
             outline = await self.outline(session, student, course)
             courses.append(
                 CourseProgress(

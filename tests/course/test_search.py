@@ -3,10 +3,12 @@
 import re
 
 import pytest
+from sqlalchemy import update
 
-from academy.models import Role
+from academy.kit.uow import UnitOfWork
+from academy.models import Course, Role
 from tests.fixtures.app import api_login, make_user
-from tests.fixtures.learning import make_course
+from tests.fixtures.learning import import_course, make_course
 
 
 async def _search(client, q, **params):
@@ -78,9 +80,9 @@ async def test_search_is_paginated(client, real_course):
     pages = [await _search(client, "price", size=5, page=n) for n in (1, 2, 3)]
     assert all(p["total"] == whole["total"] and p["size"] == 5 for p in pages)
     assert [p["page"] for p in pages] == [1, 2, 3]
-    keys = [(i["kind"], i["url"], i["heading"]) for p in pages for i in p["items"]]
+    keys = [(i["kind"], i["url"], i["heading"], i["snippet"]) for p in pages for i in p["items"]]
     assert len(keys) == 15 and len(set(keys)) == 15, "pages do not overlap"
-    assert keys == [(i["kind"], i["url"], i["heading"]) for i in whole["items"][:15]]
+    assert keys == [(i["kind"], i["url"], i["heading"], i["snippet"]) for i in whole["items"][:15]]
     beyond = await _search(client, "price", size=5, page=1000)
     assert beyond["items"] == [] and beyond["total"] == whole["total"]
     assert (await client.get("/api/v1/search", params={"q": "price", "size": 101})).status_code == 422
@@ -152,3 +154,33 @@ async def test_a_lesson_unpublished_by_an_editor_leaves_the_results(client, tmp_
     )
     assert (await _search(client, "okapi"))["total"] == 0
     assert [i["lesson_id"] for i in (await _search(client, "tapir"))["items"]] == [course.lessons[1]]
+
+
+async def test_publishing_or_withdrawing_a_course_updates_what_search_shows(client, tmp_path):
+    course = await make_course(
+        tmp_path,
+        lessons=1,
+        quiz=False,
+        published=False,
+        bodies={0: "## Zoo\n\nThe quokka smiles.\n"},
+        glossary=[("Quokka", "A small marsupial.")],
+        faq=[("Is the quokka real?", "Yes.")],
+    )
+    assert (await _search(client, "quokka"))["total"] == 0
+    course_yaml = course.folder / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace("published: false", "published: true"))
+    report = await import_course(course.folder)
+    assert report.updated == ["course test-course"]
+    found = await _search(client, "quokka")
+    assert sorted(i["kind"] for i in found["items"]) == ["faq", "glossary", "lesson"]
+
+    course_yaml.write_text(course_yaml.read_text().replace("published: true", "published: false"))
+    await import_course(course.folder)
+    assert (await _search(client, "quokka"))["total"] == 0
+
+    course_yaml.write_text(course_yaml.read_text().replace("published: false", "published: true"))
+    await import_course(course.folder)
+    assert (await _search(client, "quokka"))["total"] == 3
+    async with UnitOfWork() as uow:  # as the admin screen does it: the row only, no reindex
+        await uow.session.execute(update(Course).where(Course.id == course.id).values(published=False))
+    assert (await _search(client, "quokka"))["total"] == 0

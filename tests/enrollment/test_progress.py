@@ -7,7 +7,7 @@ from academy.kit import clock
 from academy.kit.uow import UnitOfWork
 from academy.models import Role
 from tests.fixtures.app import api_login, make_user
-from tests.fixtures.learning import make_course, right_answers, wrong_answers
+from tests.fixtures.learning import import_course, make_course, right_answers, wrong_answers
 
 T0 = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
 
@@ -315,3 +315,24 @@ async def test_activity_records_learning_events_in_order_and_is_private(client, 
         "/api/v1/activity", headers=await api_login(client, admin.email), params={"user_id": student.id}
     )
     assert as_admin.status_code == 200 and as_admin.json()["total"] == everything["total"]
+
+
+async def test_a_course_withdrawn_after_enrolling_does_not_break_the_students_pages(client, tmp_path):
+    withdrawn = await make_course(tmp_path / "a", lessons=2, quiz=False)
+    other = await make_course(tmp_path / "b", slug="other-course", title="Other", lessons=1, quiz=False)
+    student = await make_user()
+    headers = await api_login(client, student.email)
+    await _enroll(client, headers, withdrawn.id)
+    await _enroll(client, headers, other.id)
+    await _complete(client, headers, withdrawn.lessons[0])
+    course_yaml = withdrawn.folder / "course.yaml"
+    course_yaml.write_text(course_yaml.read_text().replace("published: true", "published: false"))
+    await import_course(withdrawn.folder)
+
+    mine = await client.get("/api/v1/enrollments", headers=headers)
+    assert mine.status_code == 200
+    assert {e["course_id"]: e["lessons_done"] for e in mine.json()["items"]} == {withdrawn.id: 1, other.id: 0}
+    progress = await client.get(f"/api/v1/students/{student.id}/progress", headers=headers)
+    assert progress.status_code == 200
+    assert {c["course_id"] for c in progress.json()["courses"]} == {withdrawn.id, other.id}
+    assert (await client.get(f"/api/v1/lessons/{withdrawn.lessons[1]}", headers=headers)).status_code == 404

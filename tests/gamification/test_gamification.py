@@ -134,8 +134,8 @@ async def _me(client, headers, at):
 
 async def test_streaks_follow_each_students_own_midnight(client, tmp_path):
     course = await make_course(tmp_path, lessons=4, quiz=False)
-    tokyo, tokyo_headers = await _student(client, course, timezone="Asia/Tokyo")
-    la, la_headers = await _student(client, course, timezone="America/Los_Angeles")
+    _, tokyo_headers = await _student(client, course, timezone="Asia/Tokyo")
+    _, la_headers = await _student(client, course, timezone="America/Los_Angeles")
     # Tokyo (UTC+9): 6 Apr 23:00, 7 Apr 11:00, 8 Apr 01:00 -> three days.
     # Los Angeles (UTC-7): 6 Apr 07:00, 6 Apr 19:00, 7 Apr 09:00 -> two days.
     instants = [
@@ -233,9 +233,9 @@ async def test_three_days_in_a_row_unlock_the_streak_achievement_on_the_third(cl
 async def test_leaderboard_orders_by_this_weeks_xp_and_respects_leaving_it(client, tmp_path):
     course = await make_course(tmp_path, lessons=4, quiz=False)
     at = datetime(2026, 4, 7, 12, 0, tzinfo=UTC)
-    ann, ann_headers = await _student(client, course, name="Ann")
+    _, ann_headers = await _student(client, course, name="Ann")
     bob, bob_headers = await _student(client, course, name="Bob")
-    cid, cid_headers = await _student(client, course, name="Cid")
+    _, cid_headers = await _student(client, course, name="Cid")
     for headers, count in ((ann_headers, 3), (bob_headers, 1), (cid_headers, 2)):
         for lesson_id in course.lessons[:count]:
             await _complete(client, headers, lesson_id, at)
