@@ -88,7 +88,10 @@ class CourseImporter:
         self.report.course_id = course.id
 
         modules = {m.slug: m for m in await self.repo.modules(course.id)}
-        lessons = {lesson.slug: lesson for lesson in await self.repo.lessons(course.id, published_only=False)}
+        lessons = {
+            lesson.slug: lesson
+            for lesson in await self.repo.lessons(course.id, published_only=False, with_content=True)
+        }
         seen: set[str] = set()
         position = 0
         pending_prerequisites: list[tuple[Lesson, list[str]]] = []

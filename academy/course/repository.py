@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from academy.kit.repository import Repository
 from academy.models import (
@@ -170,8 +170,16 @@ class CourseRepository(Repository[Course]):
         stmt = select(Lesson).where(Lesson.id == lesson_id).options(selectinload(Lesson.attachments))
         return (await self.session.execute(stmt)).scalars().first()
 
-    async def lessons(self, course_id: int, *, published_only: bool = True) -> Sequence[Lesson]:
+    async def lessons(
+        self, course_id: int, *, published_only: bool = True, with_content: bool = False
+    ) -> Sequence[Lesson]:
+        """A course's lessons in order; without their text unless asked (it is most of a row's
+        size, and outlines of long courses only need titles)."""
         stmt = select(Lesson).where(Lesson.course_id == course_id)
+        if not with_content:
+            stmt = stmt.options(
+                defer(Lesson.content_md, raiseload=True), defer(Lesson.content_html, raiseload=True)
+            )
         if published_only:
             stmt = stmt.where(Lesson.published.is_(True))
         return (await self.session.execute(stmt.order_by(Lesson.position))).scalars().all()

@@ -67,7 +67,7 @@ class CourseService:
             raise NotFound(f"No course with slug '{slug}'")
         loaded = await repo.with_outline(course.id)
         assert loaded is not None
-        lessons = await repo.lessons(course.id, published_only=False)
+        lessons = await repo.lessons(course.id, published_only=False, with_content=True)
         by_id = {lesson.id: lesson for lesson in lessons}
         prerequisites = await repo.prerequisites(course.id)
         quizzes = await repo.quizzes_for_lessons([lesson.id for lesson in lessons])

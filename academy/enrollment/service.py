@@ -29,6 +29,9 @@ from academy.models import Course, Enrollment, Lesson, LessonProgress, Role, Use
 
 log = structlog.get_logger()
 
+# Opening the same lesson again within this gap counts as the same visit.
+VISIT_GAP = timedelta(minutes=30)
+
 
 def _pct(done: int, total: int) -> int:
     return int(100 * done / total) if total else 0
@@ -204,15 +207,24 @@ class EnrollmentService:
         now = clock.now()
         repo = EnrollmentRepository(session)
         progress = await repo.lesson_progress(user.id, lesson.id)
+        first_open = progress is None
         if progress is None:
             progress = await repo.add_progress(
                 LessonProgress(user_id=user.id, lesson_id=lesson.id, opened_at=now)
             )
-        enrollment.last_lesson_id = lesson.id
-        enrollment.last_seen_at = now
-        await activity_service.record(
-            session, user.id, ActivityKind.lesson_opened, course_id=lesson.course_id, lesson_id=lesson.id
+        # A refresh or a quick look back is not a new visit: no event, and no write at all, so
+        # reading stays cheap and the activity stream stays meaningful for risk scoring.
+        same_visit = (
+            enrollment.last_lesson_id == lesson.id
+            and enrollment.last_seen_at is not None
+            and now - enrollment.last_seen_at < VISIT_GAP
         )
+        if first_open or not same_visit:
+            enrollment.last_lesson_id = lesson.id
+            enrollment.last_seen_at = now
+            await activity_service.record(
+                session, user.id, ActivityKind.lesson_opened, course_id=lesson.course_id, lesson_id=lesson.id
+            )
         return progress
 
     async def complete_lesson(self, session: AsyncSession, user: User, lesson_id: int) -> CompletionRead:
