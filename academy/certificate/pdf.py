@@ -2,13 +2,14 @@
 
 import datetime
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 import segno
 import structlog
 from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from fpdf.enums import Align, WrapMode, XPos, YPos
 
 log = structlog.get_logger()
 
@@ -118,7 +119,7 @@ class _Certificate:
         if fonts is None:
             log.warning("certificate_font_missing", font=_REGULAR, fallback="helvetica")
             self.family = "helvetica"
-            self.safe = latin1_safe
+            self.safe: Callable[[str], str] = latin1_safe
         else:
             self.pdf.add_font("dejavu", "", fonts[0])
             self.pdf.add_font("dejavu", "B", fonts[1])
@@ -280,7 +281,7 @@ def render_certificate(
     url_line = cert.safe(verify_url)
     cert.font(cert.fit(url_line, text_width, 9, 6), color=_MUTED)
     pdf.set_xy(110, qr_y + QR_SIZE - 8)
-    pdf.multi_cell(text_width, 4, url_line, align=Align.R, wrapmode="CHAR")
+    pdf.multi_cell(text_width, 4, url_line, align=Align.R, wrapmode=WrapMode.CHAR)
 
     if revoked:
         cert.revoked_stamp()
