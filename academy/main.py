@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from academy.auth.access import LoginRequired, is_api
 from academy.config import Settings, check_production, get_settings
+from academy.course.structure import structures as course_structures
 from academy.kit import db, htmx, i18n, jobs, ratelimit, realtime
 from academy.kit import logging as kit_logging
 from academy.kit.errors import AppError
@@ -34,6 +35,8 @@ async def startup(settings: Settings) -> None:
 
     load_tasks()
     database = db.configure(settings.database_url)
+    # Cached course shapes belong to the database they came from.
+    course_structures.clear()
     admin_sessionmaker.configure(bind=database.engine)
     ratelimit.configure(settings.redis_url, enabled=settings.rate_limit_enabled)
     hub = realtime.configure(settings.redis_url)

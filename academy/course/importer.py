@@ -13,6 +13,7 @@ from academy.course import markdown
 from academy.course.content import AttachmentSpec, CourseSpec, FaqSpec, LessonSpec, QuizSpec, TermSpec
 from academy.course.repository import CourseRepository
 from academy.integrations.storage import Storage
+from academy.kit import clock
 from academy.models import (
     Course,
     FaqEntry,
@@ -123,6 +124,9 @@ class CourseImporter:
                 self.report.retired.append(f"lesson {slug}")
         await self._glossary(course, spec.glossary)
         await self._faq(course, spec.faq)
+        if self.report.changed:
+            # Moves the version that cached course shapes are keyed by (course.structure).
+            course.updated_at = clock.now()
         await self.session.flush()
         return self.report
 

@@ -32,7 +32,9 @@ from academy.course.schemas import (
     LessonUpdate,
     SearchResult,
 )
+from academy.course.structure import CourseStructure, LessonInfo, ModuleInfo, structures
 from academy.integrations.storage import Storage, storage
+from academy.kit import clock
 from academy.kit.errors import NotFound
 from academy.kit.pagination import Page, PageParams
 from academy.models import Course, FaqEntry, GlossaryTerm, Lesson, Module, Quiz, Role, User
@@ -181,6 +183,50 @@ class CourseService:
     async def all_courses(self, session: AsyncSession) -> Sequence[Course]:
         return await CourseRepository(session).all_courses()
 
+    async def structure(self, session: AsyncSession, course: Course) -> CourseStructure:
+        """The course's modules, lessons, prerequisites and quizzes, from the per-process cache."""
+        cached = structures.get(course.id, course.updated_at)
+        if cached is not None:
+            return cached
+        repo = CourseRepository(session)
+        lessons = await repo.lessons(course.id, published_only=False)
+        infos = tuple(
+            LessonInfo(
+                id=x.id,
+                course_id=x.course_id,
+                module_id=x.module_id,
+                slug=x.slug,
+                title=x.title,
+                position=x.position,
+                duration_minutes=x.duration_minutes,
+                difficulty=x.difficulty,
+                deadline_days=x.deadline_days,
+                published=x.published,
+            )
+            for x in lessons
+        )
+        quizzes = await repo.quizzes_for_lessons([x.id for x in lessons])
+        built = CourseStructure(
+            course_id=course.id,
+            version=course.updated_at,
+            modules=tuple(
+                ModuleInfo(id=m.id, slug=m.slug, title=m.title, summary=m.summary, position=m.position)
+                for m in await repo.modules(course.id)
+            ),
+            all_lessons=infos,
+            prerequisites={k: tuple(v) for k, v in (await repo.prerequisites(course.id)).items()},
+            quiz_by_lesson={lesson_id: quiz.id for lesson_id, quiz in quizzes.items()},
+            by_id={x.id: x for x in infos},
+        )
+        structures.put(built)
+        return built
+
+    async def course_of(self, session: AsyncSession, lesson: Lesson | LessonInfo) -> Course:
+        course = await CourseRepository(session).get(lesson.course_id)
+        if course is None:
+            raise NotFound("Course not found")
+        return course
+
     async def modules(self, session: AsyncSession, course_id: int) -> Sequence[Module]:
         return await CourseRepository(session).modules(course_id)
 
@@ -251,16 +297,17 @@ class CourseService:
         return lesson
 
     async def read_lesson(self, session: AsyncSession, lesson: Lesson, viewer: User | None) -> LessonRead:
-        repo = CourseRepository(session)
-        siblings = await repo.lessons(lesson.course_id, published_only=not is_staff(viewer))
-        ids = [s.id for s in siblings]
+        structure = await self.structure(session, await self.course_of(session, lesson))
+        ids = [x.id for x in structure.lessons(include_drafts=is_staff(viewer))]
         index = ids.index(lesson.id) if lesson.id in ids else -1
-        quiz = await repo.quiz_for_lesson(lesson.id)
-        prerequisites = (await repo.prerequisites(lesson.course_id)).get(lesson.id, [])
+        quiz_id = structure.quiz_by_lesson.get(lesson.id)
+        prerequisites = list(structure.prerequisites.get(lesson.id, ()))
         files = storage()
         return LessonRead(
-            **self.lesson_summary(lesson, quiz is not None, prerequisites).model_dump(exclude={"has_quiz"}),
-            has_quiz=quiz is not None,
+            **self.lesson_summary(lesson, quiz_id is not None, prerequisites).model_dump(
+                exclude={"has_quiz"}
+            ),
+            has_quiz=quiz_id is not None,
             content_md=lesson.content_md,
             content_html=lesson.content_html,
             video_url=lesson.video_url,
@@ -275,7 +322,7 @@ class CourseService:
                 )
                 for a in lesson.attachments
             ],
-            quiz_id=quiz.id if quiz else None,
+            quiz_id=quiz_id,
             previous_id=ids[index - 1] if index > 0 else None,
             next_id=ids[index + 1] if 0 <= index < len(ids) - 1 else None,
         )
@@ -314,6 +361,7 @@ class CourseService:
             lesson.content_html = markdown.render(lesson.content_md)
         course = await repo.get(lesson.course_id)
         assert course is not None
+        course.updated_at = clock.now()  # a new version of the course's cached shape
         await CourseImporter(session, storage())._index_lesson(lesson, course)
         log.info("course.lesson_updated", lesson_id=lesson.id, fields=sorted(changes))
         return lesson

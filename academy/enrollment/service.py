@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from academy.activity.service import ActivityKind, activity_service
 from academy.certificate.service import certificate_service
 from academy.course.service import course_service, is_staff
+from academy.course.structure import CourseStructure, LessonInfo
 from academy.enrollment.repository import EnrollmentRepository
 from academy.enrollment.schemas import (
     CompletionRead,
@@ -67,10 +68,11 @@ class EnrollmentService:
         course = await course_service.find(session, enrollment.course_id)
         if course is None:
             raise NotFound("Course not found")
-        lessons = await course_service.lessons(session, course.id)
+        structure = await course_service.structure(session, course)
+        lessons = structure.lessons()
         progress = await EnrollmentRepository(session).progress(user.id, [lesson.id for lesson in lessons])
         done = sum(1 for lesson in lessons if progress.get(lesson.id) and progress[lesson.id].completed_at)
-        next_lesson = await self._next_lesson(session, user, course, lessons, progress, enrollment)
+        next_lesson = self._next_lesson(structure, lessons, progress, enrollment)
         return EnrollmentRead(
             id=enrollment.id,
             course_id=course.id,
@@ -85,32 +87,31 @@ class EnrollmentService:
             next_lesson_title=next_lesson.title if next_lesson else None,
         )
 
-    async def _next_lesson(
+    def _next_lesson(
         self,
-        session: AsyncSession,
-        user: User,
-        course: Course,
-        lessons: Sequence[Lesson],
+        structure: CourseStructure,
+        lessons: Sequence[LessonInfo],
         progress: dict[int, LessonProgress],
         enrollment: Enrollment | None,
-    ) -> Lesson | None:
+    ) -> LessonInfo | None:
         """Where to continue: the last opened lesson if unfinished, else the first open unfinished one."""
-        prerequisites = await course_service.prerequisites(session, course.id)
+        prerequisites = structure.prerequisites
         done = {lid for lid, p in progress.items() if p.completed_at}
         if enrollment is not None and enrollment.last_lesson_id and enrollment.last_lesson_id not in done:
             for lesson in lessons:
                 if lesson.id == enrollment.last_lesson_id:
                     return lesson
         for lesson in lessons:
-            if lesson.id not in done and all(r in done for r in prerequisites.get(lesson.id, [])):
+            if lesson.id not in done and all(r in done for r in prerequisites.get(lesson.id, ())):
                 return lesson
         return None
 
     async def outline(self, session: AsyncSession, user: User | None, course: Course) -> CourseOutline:
-        lessons = await course_service.lessons(session, course.id, include_drafts=is_staff(user))
-        modules = await course_service.modules(session, course.id)
-        prerequisites = await course_service.prerequisites(session, course.id)
-        quizzes = await course_service.quizzes_for_lessons(session, [lesson.id for lesson in lessons])
+        structure = await course_service.structure(session, course)
+        lessons = structure.lessons(include_drafts=is_staff(user))
+        modules = structure.modules
+        prerequisites = structure.prerequisites
+        quizzes = {x.id: structure.quiz_by_lesson[x.id] for x in lessons if x.id in structure.quiz_by_lesson}
         repo = EnrollmentRepository(session)
         enrollment = await repo.find(user.id, course.id) if user else None
         progress = await repo.progress(user.id, [lesson.id for lesson in lessons]) if user else {}
@@ -120,7 +121,7 @@ class EnrollmentService:
         zone_now = clock.now()
         by_module: dict[int, list[LessonState]] = {}
         for lesson in lessons:
-            missing = [r for r in prerequisites.get(lesson.id, []) if r not in done]
+            missing = [r for r in prerequisites.get(lesson.id, ()) if r not in done]
             status = "done" if lesson.id in done else ("locked" if missing else "open")
             due_at = (
                 enrollment.created_at + timedelta(days=lesson.deadline_days)
@@ -138,7 +139,7 @@ class EnrollmentService:
                     status=status,
                     locked_by=[titles.get(r, "") for r in missing],
                     has_quiz=quiz is not None,
-                    quiz_passed=quiz is not None and quiz.id in passed,
+                    quiz_passed=quiz is not None and quiz in passed,
                     due_at=due_at,
                     overdue=bool(due_at and status != "done" and due_at < zone_now),
                 )
@@ -155,9 +156,7 @@ class EnrollmentService:
             for m in modules
             if by_module.get(m.id)
         ]
-        next_lesson = (
-            await self._next_lesson(session, user, course, lessons, progress, enrollment) if user else None
-        )
+        next_lesson = self._next_lesson(structure, lessons, progress, enrollment) if user else None
         certificate = await certificate_service.for_user_course(session, user.id, course.id) if user else None
         return CourseOutline(
             course_id=course.id,
@@ -169,7 +168,7 @@ class EnrollmentService:
             completed_at=enrollment.completed_at if enrollment else None,
             lessons_done=len(done & set(titles)),
             lessons_total=len(lessons),
-            quizzes_passed=len(passed & {q.id for q in quizzes.values()}),
+            quizzes_passed=len(passed & set(quizzes.values())),
             quizzes_total=len(quizzes),
             progress_pct=_pct(len(done & set(titles)), len(lessons)),
             next_lesson_id=next_lesson.id
@@ -192,13 +191,16 @@ class EnrollmentService:
             raise Forbidden("Finish these lessons first: " + ", ".join(m.title for m in missing))
         return enrollment
 
-    async def missing_prerequisites(self, session: AsyncSession, user: User, lesson: Lesson) -> list[Lesson]:
-        requires = (await course_service.prerequisites(session, lesson.course_id)).get(lesson.id, [])
+    async def missing_prerequisites(
+        self, session: AsyncSession, user: User, lesson: Lesson
+    ) -> list[LessonInfo]:
+        structure = await course_service.structure(session, await course_service.course_of(session, lesson))
+        requires = structure.prerequisites.get(lesson.id, ())
         if not requires:
             return []
         progress = await EnrollmentRepository(session).progress(user.id, requires)
         missing = [r for r in requires if not (progress.get(r) and progress[r].completed_at)]
-        return list(await course_service.lessons_by_ids(session, missing))
+        return [structure.by_id[r] for r in missing if r in structure.by_id]
 
     async def open_lesson(self, session: AsyncSession, user: User, lesson: Lesson) -> LessonProgress | None:
         enrollment = await self.check_access(session, user, lesson)
@@ -252,10 +254,10 @@ class EnrollmentService:
             )
             award = await gamification_service.lesson_completed(session, user, lesson.id, now)
         completion = await self.check_completion(session, user, lesson.course_id)
-        course = await course_service.get(session, lesson.course_id, user)
-        lessons = await course_service.lessons(session, course.id)
+        structure = await course_service.structure(session, await course_service.course_of(session, lesson))
+        lessons = structure.lessons()
         all_progress = await repo.progress(user.id, [x.id for x in lessons])
-        next_lesson = await self._next_lesson(session, user, course, lessons, all_progress, None)
+        next_lesson = self._next_lesson(structure, lessons, all_progress, None)
         return CompletionRead(
             lesson_id=lesson.id,
             completed_at=progress.completed_at,
@@ -280,19 +282,21 @@ class EnrollmentService:
         enrollment = await repo.find(user.id, course_id)
         if enrollment is None or enrollment.completed_at is not None:
             return None
-        lessons = await course_service.lessons(session, course_id)
+        course = await course_service.find(session, course_id)
+        if course is None:
+            return None
+        structure = await course_service.structure(session, course)
+        lessons = structure.lessons()
         if not lessons:
             return None
         progress = await repo.progress(user.id, [lesson.id for lesson in lessons])
         if not all(progress.get(lesson.id) and progress[lesson.id].completed_at for lesson in lessons):
             return None
-        quizzes = await course_service.quizzes_in_course(session, course_id)
         passed = await repo.passed_quiz_ids(user.id, course_id)
-        if not all(q.id in passed for q in quizzes):
+        if not structure.quiz_ids() <= passed:
             return None
         now = clock.now()
         enrollment.completed_at = now
-        course = await course_service.get(session, course_id, user)
         await activity_service.record(session, user.id, ActivityKind.course_completed, course_id=course_id)
         award = await gamification_service.course_completed(session, user, course_id, now)
         code = None
