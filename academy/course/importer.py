@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,15 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
             setattr(obj, name, value)
             changed = True
     return changed
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: Any
+    values: dict[str, Any]
+    label: str
+    title: str
+    body: str
 
 
 def term_slug(term: str) -> str:
@@ -257,49 +266,63 @@ class CourseImporter:
         await self.session.flush()
 
     async def _glossary(self, course: Course, specs: list[TermSpec]) -> None:
+        entries = [
+            _Entry(
+                key=term_slug(spec.term),
+                values={"term": spec.term, "definition": spec.definition, "see_also": spec.see_also},
+                label=f"term {spec.term}",
+                title=spec.term,
+                body=spec.definition,
+            )
+            for spec in specs
+        ]
         current = {t.slug: t for t in await self.repo.glossary(course.id)}
-        wanted = set()
-        for spec in specs:
-            slug = term_slug(spec.term)
-            wanted.add(slug)
-            values = {"term": spec.term, "definition": spec.definition, "see_also": spec.see_also}
-            term = current.get(slug)
-            if term is None:
-                term = GlossaryTerm(course_id=course.id, slug=slug, **values)
-                self.session.add(term)
-                await self.session.flush()
-                self.report.created.append(f"term {spec.term}")
-            elif _assign(term, values):
-                self.report.updated.append(f"term {spec.term}")
-            else:
-                continue
-            await self._index("glossary", term.id, course, spec.term, spec.definition)
-        removed = [t for slug, t in current.items() if slug not in wanted]
-        await self.repo.delete_documents("glossary", [t.id for t in removed])
-        for term in removed:
-            await self.session.delete(term)
-            self.report.retired.append(f"term {term.term}")
+        await self._entries(course, "glossary", current, entries, lambda e: GlossaryTerm(slug=e.key))
 
     async def _faq(self, course: Course, specs: list[FaqSpec]) -> None:
+        entries = [
+            _Entry(
+                key=position,
+                values={"question": spec.question, "answer": spec.answer, "tags": spec.tags},
+                label=f"faq {position + 1}",
+                title=spec.question,
+                body=markdown.plain_text(spec.answer),
+            )
+            for position, spec in enumerate(specs)
+        ]
         current = {f.position: f for f in await self.repo.faq(course.id)}
-        for position, spec in enumerate(specs):
-            values = {"question": spec.question, "answer": spec.answer, "tags": spec.tags}
-            entry = current.get(position)
-            if entry is None:
-                entry = FaqEntry(course_id=course.id, position=position, **values)
-                self.session.add(entry)
+        await self._entries(course, "faq", current, entries, lambda e: FaqEntry(position=e.key))
+
+    async def _entries(
+        self,
+        course: Course,
+        kind: str,
+        current: dict[Any, Any],
+        entries: list[_Entry],
+        make: Callable[[_Entry], Any],
+    ) -> None:
+        """Upsert glossary terms or FAQ entries by key, index what changed, drop what is gone."""
+        for entry in entries:
+            row = current.get(entry.key)
+            if row is None:
+                row = make(entry)
+                row.course_id = course.id
+                _assign(row, entry.values)
+                self.session.add(row)
                 await self.session.flush()
-                self.report.created.append(f"faq {position + 1}")
-            elif _assign(entry, values):
-                self.report.updated.append(f"faq {position + 1}")
+                self.report.created.append(entry.label)
+            elif _assign(row, entry.values):
+                self.report.updated.append(entry.label)
             else:
                 continue
-            await self._index("faq", entry.id, course, spec.question, markdown.plain_text(spec.answer))
-        removed = [f for position, f in current.items() if position >= len(specs)]
-        await self.repo.delete_documents("faq", [f.id for f in removed])
-        for entry in removed:
-            await self.session.delete(entry)
-            self.report.retired.append(f"faq {entry.position + 1}")
+            await self._index(kind, row.id, course, entry.title, entry.body)
+        keys = {entry.key for entry in entries}
+        removed = [row for key, row in current.items() if key not in keys]
+        await self.repo.delete_documents(kind, [row.id for row in removed])
+        for key, row in current.items():
+            if key not in keys:
+                await self.session.delete(row)
+                self.report.retired.append(f"{kind} {key}")
 
     async def _index(self, kind: str, ref_id: int, course: Course, title: str, body: str) -> None:
         await self.repo.delete_documents(kind, [ref_id])
@@ -314,14 +337,3 @@ class CourseImporter:
                 published=True,  # glossary and FAQ follow the course, checked when searching
             )
         )
-
-
-def content_fingerprint(spec: CourseSpec) -> str:
-    """A stable digest of a course folder, for logs and for telling two exports apart."""
-    digest = hashlib.sha256()
-    digest.update(repr((spec.slug, spec.title, spec.summary, spec.level)).encode())
-    for module in spec.modules:
-        for lesson in module.lessons:
-            digest.update(lesson.slug.encode())
-            digest.update(lesson.body.encode())
-    return digest.hexdigest()
