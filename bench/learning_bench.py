@@ -42,13 +42,27 @@ from urllib.parse import quote_plus
 import httpx
 import yaml
 
-# Run as `python bench/learning_bench.py`: the repo root is not on sys.path by itself.
+# Run as `python bench/learning_bench.py`: bench/ is on sys.path (for loadgen), the repo root
+# (for tests.support) is not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.support.server import Server, academy_cli, env_without_academy, sqlite_url
+from loadgen import (
+    Result,
+    Target,
+    add_load_arguments,
+    api_token,
+    check_load_arguments,
+    hammer,
+    percentile,
+    platform_server,
+    print_errors,
+    session_cookies,
+    table,
+    use_uvloop,
+)
 
-REQUEST_TIMEOUT = 10.0
-MAX_REQUESTS_PER_TARGET = 2_000_000  # a hard cap on top of the time limit
+from tests.support.server import Server, academy_cli, sqlite_url
+
 BENCH_EMAIL = "student00001@bench.academy.school"
 BENCH_PASSWORD = "bench-password-1"
 SEED = 5000
@@ -474,128 +488,8 @@ async def time_search(queries: list[str], repeat: int) -> SearchTiming:
 # --- load ---
 
 
-@dataclass
-class Target:
-    name: str
-    paths: list[str]
-    cookies: httpx.Cookies | None = None
-    headers: dict[str, str] | None = None
-
-
-@dataclass
-class Result:
-    target: str
-    paths: int
-    requests: int
-    errors: int
-    seconds: float
-    rps: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    error_sample: str = ""
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return math.nan
-    index = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
-async def hammer(base_url: str, target: Target, seconds: float, concurrency: int, warmup: float) -> Result:
-    """`concurrency` workers, each on its own keep-alive connection (one httpx client each, see
-    http_bench.py on pool costs), looping request-after-response over the target's paths in turn."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                httpx.AsyncClient(
-                    base_url=base_url,
-                    cookies=target.cookies,
-                    headers=target.headers,
-                    limits=limits,
-                    timeout=REQUEST_TIMEOUT,
-                    follow_redirects=False,
-                )
-            )
-            for _ in range(concurrency)
-        ]
-        latencies: list[float] = []
-        errors = 0
-        error_sample = ""
-        count = 0
-        sent = 0
-        measuring = False
-
-        async def worker(client: httpx.AsyncClient, deadline: float) -> None:
-            nonlocal errors, error_sample, count, sent
-            while time.perf_counter() < deadline and count < MAX_REQUESTS_PER_TARGET:
-                path = target.paths[sent % len(target.paths)]
-                sent += 1
-                start = time.perf_counter()
-                try:
-                    response = await client.get(path)
-                    await response.aread()
-                    ok = response.status_code == 200
-                    problem = "" if ok else f"HTTP {response.status_code} on {path}"
-                except httpx.HTTPError as exc:
-                    ok, problem = False, f"{type(exc).__name__}: {exc}"
-                elapsed = time.perf_counter() - start
-                if measuring:
-                    count += 1
-                    if ok:
-                        latencies.append(elapsed)
-                    else:
-                        errors += 1
-                        error_sample = error_sample or problem
-
-        if warmup > 0:
-            until = time.perf_counter() + warmup
-            await asyncio.gather(*(worker(c, until) for c in clients))
-        measuring = True
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(c, began + seconds) for c in clients))
-        elapsed = time.perf_counter() - began
-
-    latencies.sort()
-    return Result(
-        target=target.name,
-        paths=len(target.paths),
-        requests=count,
-        errors=errors,
-        seconds=round(elapsed, 3),
-        rps=count / elapsed if elapsed > 0 else 0.0,
-        p50_ms=percentile(latencies, 0.50) * 1000,
-        p95_ms=percentile(latencies, 0.95) * 1000,
-        p99_ms=percentile(latencies, 0.99) * 1000,
-        error_sample=error_sample,
-    )
-
-
-def session_cookies(base_url: str, email: str, password: str) -> httpx.Cookies:
-    """Sign in through the page form (double-submit CSRF cookie), like a browser."""
-    with httpx.Client(base_url=base_url, timeout=10, follow_redirects=False) as client:
-        client.get("/login").raise_for_status()
-        csrf = client.cookies.get("academy_csrf")
-        if not csrf:
-            raise RuntimeError("GET /login set no academy_csrf cookie")
-        response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf})
-        if response.status_code != 303:
-            raise RuntimeError(f"form login answered {response.status_code}, expected 303")
-        return httpx.Cookies(client.cookies)
-
-
-def api_token(base_url: str, email: str, password: str) -> str:
-    response = httpx.post(
-        f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
 def targets_for(
-    routes: str, built: Built, queries: list[str], cookies: httpx.Cookies, token: str
+    base_url: str, routes: str, built: Built, queries: list[str], cookies: httpx.Cookies, token: str
 ) -> list[Target]:
     """Pages are signed in with the session cookie, the JSON API with a bearer token (as clients do)."""
     bearer = {"Authorization": f"Bearer {token}"}
@@ -605,10 +499,10 @@ def targets_for(
         auth: dict[str, Any] = {"cookies": cookies} if group == "pages" else {"headers": bearer}
         course = ROUTES[group]["course"].format(course_id=built.course_id)
         lessons = [ROUTES[group]["lesson"].format(lesson_id=i) for i in built.bench_lessons]
-        targets.append(Target(f"GET {ROUTES[group]['course']}", [course], **auth))
-        targets.append(Target(f"GET {ROUTES[group]['lesson']}", lessons, **auth))
+        targets.append(Target(f"GET {ROUTES[group]['course']}", base_url, [course], **auth))
+        targets.append(Target(f"GET {ROUTES[group]['lesson']}", base_url, lessons, **auth))
     search = [SEARCH_URL.format(query=quote_plus(q)) for q in queries]
-    targets.append(Target("GET /api/v1/search", search, headers=bearer))
+    targets.append(Target("GET /api/v1/search", base_url, search, headers=bearer))
     return targets
 
 
@@ -618,13 +512,7 @@ def targets_for(
 @contextlib.contextmanager
 def platform(workdir: Path) -> Iterator[tuple[Server, Callable[[], None]]]:
     """A platform on its own data folder: migrated now, started by the returned callable, stopped on exit."""
-    server = Server(
-        workdir / "data",
-        extra_env={"ACADEMY_RATE_LIMIT_ENABLED": "false", "ACADEMY_LOG_LEVEL": "WARNING"},
-        base_env=env_without_academy(),
-        cwd=workdir,
-        log_path=workdir / "academy.log",
-    )
+    server = platform_server(workdir)
     subprocess.run([*academy_cli(), "migrate"], env=server.env, cwd=workdir, check=True, capture_output=True)
     try:
         yield server, server.start
@@ -661,23 +549,12 @@ async def prepare(folder: Path, args: argparse.Namespace) -> tuple[Built, list[s
     return built, queries, timing
 
 
-async def load(base_url: str, targets: list[Target], args: argparse.Namespace) -> list[Result]:
+async def load(targets: list[Target], args: argparse.Namespace) -> list[Result]:
     results = []
     for target in targets:
         print(f"  {target.name} ...", file=sys.stderr, flush=True)
-        results.append(await hammer(base_url, target, args.seconds, args.concurrency, args.warmup))
+        results.append(await hammer(target, args.seconds, args.concurrency, args.warmup))
     return results
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
 def print_report(built: Built, timing: SearchTiming, results: list[Result], args: argparse.Namespace) -> None:
@@ -730,9 +607,7 @@ def print_report(built: Built, timing: SearchTiming, results: list[Result], args
             ],
         )
     )
-    for r in results:
-        if r.error_sample:
-            print(f"  {r.target}: first error: {r.error_sample}")
+    print_errors(results)
     print()
 
 
@@ -740,13 +615,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--seconds", type=float, default=10.0, help="measured seconds per target (default 10)"
-    )
-    parser.add_argument("--concurrency", type=int, default=50, help="concurrent connections (default 50)")
-    parser.add_argument(
-        "--warmup", type=float, default=1.0, help="unmeasured seconds per target first (default 1)"
-    )
+    add_load_arguments(parser)
     parser.add_argument(
         "--routes",
         choices=("pages", "api", "both"),
@@ -764,22 +633,15 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of tables")
     args = parser.parse_args()
-    if not 0 < args.seconds <= 600:
-        parser.error("--seconds must be in (0, 600]")
-    if not 1 <= args.concurrency <= 1000:
-        parser.error("--concurrency must be in [1, 1000]")
-    if not 0 <= args.warmup <= 60:
-        parser.error("--warmup must be in [0, 60]")
-    if not 1 <= args.students <= 1_000_000 or not 10 <= args.lessons <= 5000:
-        parser.error("--students must be in [1, 1000000] and --lessons in [10, 5000]")
+    check_load_arguments(parser, args)
+    if not 1 <= args.students <= 1_000_000 or not 62 <= args.lessons <= 5000:
+        parser.error(
+            "--students must be in [1, 1000000] and --lessons in [62, 5000] (the signed-in student has 60 done)"
+        )
     if not 0 <= args.chunks <= 5_000_000 or not 1 <= args.queries <= 100_000 or args.search_repeat < 1:
         parser.error("--chunks, --queries or --search-repeat out of range")
 
-    with contextlib.suppress(ImportError):
-        import uvloop  # the load generator's own overhead matters on 2 cores
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
+    use_uvloop()
     _quiet_structlog()
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="academy-learning-bench-") as tmp:
@@ -792,8 +654,8 @@ def main() -> int:
             start()
             cookies = session_cookies(server.base_url, BENCH_EMAIL, BENCH_PASSWORD)
             token = api_token(server.base_url, BENCH_EMAIL, BENCH_PASSWORD)
-            targets = targets_for(args.routes, built, queries, cookies, token)
-            results = asyncio.run(load(server.base_url, targets, args))
+            targets = targets_for(server.base_url, args.routes, built, queries, cookies, token)
+            results = asyncio.run(load(targets, args))
 
     if args.json:
         payload = {
@@ -804,10 +666,7 @@ def main() -> int:
             "database": asdict(built)
             | {"lesson_ids": len(built.lesson_ids), "bench_lessons": len(built.bench_lessons)},
             "search_in_process": asdict(timing),
-            "results": [
-                {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(r).items()}
-                for r in results
-            ],
+            "results": [r.as_json(omit=("vs_bare",)) for r in results],
         }
         print(json.dumps(payload, indent=2))
     else:
