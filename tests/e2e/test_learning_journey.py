@@ -37,15 +37,22 @@ def answer_correctly(page: Page, questions: list[dict[str, Any]]) -> None:
             block.locator("input").fill(question["accepted"][0])
 
 
-def test_enroll_read_complete_and_pass_a_quiz(browser: Any, server_url: str) -> None:
+DEVICES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+
+
+@pytest.mark.parametrize("device", list(DEVICES))
+def test_enroll_read_complete_and_pass_a_quiz(browser: Any, server_url: str, device: str) -> None:
     email = f"learner-{uuid.uuid4().hex[:8]}@example.com"
     r = httpx.post(
         f"{server_url}/api/v1/auth/register",
-        json={"email": email, "password": PASSWORD, "name": "Journey Learner"},
+        json={"email": email, "password": PASSWORD, "name": f"Journey Learner {device}"},
         timeout=10,
     )
     assert r.status_code in (200, 201), r.text
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(**DEVICES[device])
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
@@ -56,7 +63,7 @@ def test_enroll_read_complete_and_pass_a_quiz(browser: Any, server_url: str) -> 
         page.wait_for_url(re.compile(r"/dashboard"))
 
         page.goto(f"{server_url}/courses")
-        page.get_by_role("link", name="Trading Foundations").click()
+        page.locator("[data-testid=catalog]").get_by_role("link", name="Trading Foundations").click()
         expect(page.locator("[data-testid=course-title]")).to_have_text("Trading Foundations")
         page.click("[data-testid=enroll]")
         expect(page.locator("[data-testid=progress-pct]")).to_have_text("0%")
@@ -87,7 +94,7 @@ def test_enroll_read_complete_and_pass_a_quiz(browser: Any, server_url: str) -> 
         unlocked = page.locator("[data-testid=achievement][data-unlocked=yes]")
         expect(unlocked.filter(has_text="First steps")).to_have_count(1)
         expect(unlocked.filter(has_text="Quiz starter")).to_have_count(1)
-        expect(page.locator("[data-testid=leaderboard]")).to_contain_text("Journey Learner")
+        expect(page.locator("[data-testid=leaderboard]")).to_contain_text(f"Journey Learner {device}")
 
         page.goto(f"{server_url}/dashboard")
         continue_card = page.locator("[data-testid=continue-learning]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import talib
@@ -98,9 +99,32 @@ class IndicatorInfo:
     fn: Callable[..., Array | tuple[Array, ...]]
 
     def warmup(self, *args: float) -> int:
-        """A safe number of bars before the first value is defined and settled."""
-        values = list(args) + list(self.defaults[len(args) :])
-        return int(sum(values)) + 1 if values else 1
+        """Bars before the first defined value, plus one: measured, not guessed (ADX(14), for one,
+        needs 2 x 14 - 1 bars, not 14)."""
+        values = tuple(float(v) for v in args) + tuple(float(v) for v in self.defaults[len(args) :])
+        return _leading_undefined(self.name, values) + 1
+
+
+@lru_cache(maxsize=512)
+def _leading_undefined(name: str, params: tuple[float, ...]) -> int:
+    info = REGISTRY[name]
+    length = int(sum(params)) * 4 + 64
+    rng = np.random.default_rng(0)
+    close = 100 + np.cumsum(rng.normal(0, 1, length))
+    columns = {
+        "open": close,
+        "high": close + 1.0,
+        "low": close - 1.0,
+        "close": close,
+        "volume": np.full(length, 1000.0),
+    }
+    args = [
+        int(p) if float(p).is_integer() and i < len(info.params) and info.params[i] != "deviations" else p
+        for i, p in enumerate(params)
+    ]
+    out = info.fn(*(columns[c] for c in info.inputs), *args)
+    outputs = out if isinstance(out, tuple) else (out,)
+    return max(int(np.argmax(~np.isnan(o))) if (~np.isnan(o)).any() else length for o in outputs)
 
 
 REGISTRY: dict[str, IndicatorInfo] = {

@@ -133,7 +133,10 @@ def run(strategy: Strategy, frame: pd.DataFrame) -> pd.DataFrame:
     result["exit"] = result["exit"].fillna(False).astype(bool)
     result["confidence"] = result["confidence"].fillna(1.0).clip(0.0, 1.0)
     if strategy.warmup:
+        # Nothing a strategy says before its indicators are defined may reach a trade or a reader.
         head = result.index[: strategy.warmup]
         result.loc[head, "entry"] = 0
         result.loc[head, "exit"] = False
+        result.loc[head, ["stop", "target"]] = np.nan
+        result.loc[head, "reason"] = ""
     return result
