@@ -223,6 +223,34 @@ def content_export(
     typer.echo(f"exported to {target}")
 
 
+lab_app = typer.Typer(help="Trading lab tools.", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("parse-signals")
+def lab_parse_signals(
+    file: Annotated[Path, typer.Argument(help='Telegram Desktop result.json or JSON lines of {"text": ...}')],
+) -> None:
+    """Print one JSON object per message with the trade call parsed from it, in input order."""
+    import json
+
+    from academy.trading.channel_audit import ExportError, parse_message, read_messages
+
+    try:
+        messages = list(read_messages(file))
+    except ExportError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for message in messages:
+        row: dict[str, object] = {}
+        if message.id is not None:
+            row["id"] = message.id
+        if message.date is not None:
+            row["date"] = message.date
+        row.update(parse_message(message.text).to_dict())
+        typer.echo(json.dumps(row, ensure_ascii=False))
+
+
 T = TypeVar("T")
 
 

@@ -1,0 +1,6 @@
+"""Channel audit: read a signal channel's messages and extract the trade calls in them."""
+
+from academy.trading.channel_audit.parser import ParsedSignal, Side, parse_message
+from academy.trading.channel_audit.telegram_export import ChannelMessage, ExportError, read_messages
+
+__all__ = ["ChannelMessage", "ExportError", "ParsedSignal", "Side", "parse_message", "read_messages"]
