@@ -24,10 +24,12 @@ from academy.models.learning import (
     XpEvent,
 )
 from academy.models.notification import Email, Notification, NotificationPreference
+from academy.models.trading import Bar, Instrument
 from academy.models.user import Role, User
 
 __all__ = [
     "ActivityEvent",
+    "Bar",
     "Base",
     "Certificate",
     "Course",
@@ -38,6 +40,7 @@ __all__ = [
     "FaqEntry",
     "GamificationProfile",
     "GlossaryTerm",
+    "Instrument",
     "Lesson",
     "LessonAttachment",
     "LessonPrerequisite",

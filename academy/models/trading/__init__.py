@@ -1,0 +1,3 @@
+from academy.models.trading.market import ASSET_CLASSES, Bar, Instrument
+
+__all__ = ["ASSET_CLASSES", "Bar", "Instrument"]

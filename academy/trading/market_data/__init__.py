@@ -1,0 +1,1 @@
+"""Market data: instruments, OHLCV bars, feeds (CSV import, the embedded simulator)."""
