@@ -14,6 +14,7 @@ import typer
 from academy.config import ROOT, get_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(
@@ -249,6 +250,270 @@ def lab_parse_signals(
             row["date"] = message.date
         row.update(parse_message(message.text).to_dict())
         typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+_METRIC_LABELS = {
+    "final_equity": "final equity",
+    "total_return_pct": "total return %",
+    "cagr_pct": "CAGR %",
+    "sharpe": "Sharpe",
+    "sortino": "Sortino",
+    "max_drawdown_pct": "max drawdown %",
+    "win_rate_pct": "win rate %",
+    "profit_factor": "profit factor",
+    "expectancy_r": "expectancy (R)",
+    "expectancy_pct": "expectancy % per trade",
+    "exposure_pct": "exposure %",
+    "trades": "trades",
+}
+_REPORT_TRADES = 5
+
+
+def _lab_fail(message: object) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _lab_params(pairs: list[str]) -> dict[str, float]:
+    params: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise _lab_fail(f"--param {pair!r}: write it as name=value, e.g. --param fast=10")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            raise _lab_fail(f"--param {pair!r}: {value.strip()!r} is not a number") from None
+    return params
+
+
+def _lab_number(value: float | int) -> str:
+    import math
+
+    if isinstance(value, int):
+        return f"{value:,}"
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:,.2f}"
+
+
+def _lab_time(moment: object) -> str:
+    import pandas as pd
+
+    stamp = pd.Timestamp(moment)  # type: ignore[arg-type]
+    if stamp == stamp.normalize():
+        return stamp.strftime("%Y-%m-%d")
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _lab_csv_bars(path: Path) -> pd.DataFrame:
+    from academy.trading.market_data.csv_import import read_bars_csv
+
+    bars, report = read_bars_csv(path)
+    # Rows the import left out change the backtest, so say so (on stderr: --json stays one object).
+    if report.rejected:
+        shown = "; ".join(f"line {r.line}: {r.reason}" for r in report.rejected[:3])
+        typer.echo(f"warning: {len(report.rejected)} CSV rows left out ({shown})", err=True)
+    if report.duplicates:
+        lines = ", ".join(f"line {d.line}" for d in report.duplicates[:3])
+        typer.echo(
+            f"warning: {len(report.duplicates)} repeated times, the last row of each kept ({lines})", err=True
+        )
+    return bars
+
+
+def _lab_stored_bars(instrument: str, timeframe: str) -> tuple[str, pd.DataFrame]:
+    """(a label, the bars) of a stored instrument given as SYMBOL or VENUE:SYMBOL."""
+    from academy.trading.market_data.errors import MarketDataError
+    from academy.trading.market_data.service import market_data_service
+    from academy.trading.market_data.timeframes import timeframe_delta
+
+    timeframe_delta(timeframe)
+    venue, _, symbol = instrument.strip().rpartition(":")
+    url = get_settings().database_url
+    if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        # Connecting would create an empty SQLite file; a missing database is a setup mistake.
+        path = make_url(url).database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise _lab_fail(f"there is no database at {path}; run `academy migrate` and load bars first")
+
+    async def read(session: AsyncSession) -> tuple[str, pd.DataFrame]:
+        stored = await market_data_service.instruments(session, active_only=False)
+        matches = [
+            i
+            for i in stored
+            if i.symbol.upper() == symbol.upper() and (not venue or i.venue.lower() == venue.lower())
+        ]
+        if not matches:
+            known = ", ".join(f"{i.venue}:{i.symbol}" for i in stored[:20]) or "none"
+            raise MarketDataError(f"no stored instrument {instrument}; stored instruments: {known}")
+        if len(matches) > 1:
+            venues = ", ".join(i.venue for i in matches)
+            raise MarketDataError(f"{symbol} is stored for several venues ({venues}); write VENUE:SYMBOL")
+        found = matches[0]
+        bars = await market_data_service.bars(session, found.id, timeframe)
+        label = f"{found.venue}:{found.symbol} {timeframe}" + (" (simulated)" if found.simulated else "")
+        if bars.empty:
+            raise MarketDataError(f"no {timeframe} bars stored for {label}")
+        return label, bars
+
+    try:
+        return _in_transaction(read)
+    except MarketDataError:
+        raise
+    except Exception as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _lab_fail(f"cannot read the bars from the database: {first_line}") from exc
+
+
+@lab_app.command("backtest")
+def lab_backtest(
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="CSV with Date, Open, High, Low, Close, Volume columns")
+    ] = None,
+    instrument: Annotated[str | None, typer.Option(help="a stored instrument's symbol")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="the stored bars' timeframe, e.g. 1d")] = None,
+    preset: Annotated[str | None, typer.Option(help="a preset strategy, e.g. sma_cross")] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="a preset parameter as name=value (repeatable)")
+    ] = None,
+    rule: Annotated[str | None, typer.Option(help='a rule, e.g. "enter long when rsi(14) < 30; ..."')] = None,
+    commission: Annotated[float, typer.Option(help="fraction of the traded value per fill")] = 0.0,
+    slippage: Annotated[float, typer.Option(help="fraction of the price against every market fill")] = 0.0,
+    size: Annotated[float | None, typer.Option(help="fixed units per trade")] = None,
+    risk: Annotated[float | None, typer.Option(help="percent of equity lost if the stop is hit")] = None,
+    cash: Annotated[float, typer.Option(help="starting cash")] = 10_000.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object instead of the report")
+    ] = False,
+) -> None:
+    """Backtest a preset or a rule on bars from a CSV file or the database, and report the metrics."""
+    import json
+    import math
+
+    from academy.trading.backtest import STOP_RULE, BacktestError, backtest
+    from academy.trading.market_data.errors import MarketDataError
+    from academy.trading.rules import RuleError, RuleStrategy
+    from academy.trading.strategy.base import Strategy, StrategyError, run
+    from academy.trading.strategy.presets import PRESETS, make
+
+    if (csv is None) == (instrument is None):
+        raise _lab_fail("give the bars with either --csv FILE or --instrument SYMBOL --timeframe TF")
+    if instrument is not None and timeframe is None:
+        raise _lab_fail("--instrument needs --timeframe, e.g. --timeframe 1d")
+    if (preset is None) == (rule is None):
+        raise _lab_fail("give the strategy with either --preset NAME or --rule TEXT")
+    if param and preset is None:
+        raise _lab_fail("--param sets a preset's parameters; a rule carries its own numbers")
+    if size is not None and risk is not None:
+        raise _lab_fail("give either --size or --risk, not both")
+
+    strategy: Strategy
+    try:
+        if preset is not None:
+            params = _lab_params(param or [])
+            unknown = sorted(set(params) - set(PRESETS[preset].params)) if preset in PRESETS else []
+            if unknown:
+                accepted = ", ".join(PRESETS[preset].params)
+                raise _lab_fail(f"{preset} has no parameter {', '.join(unknown)}; it takes {accepted}")
+            strategy = make(preset, **params)
+        else:
+            strategy = RuleStrategy(rule or "")
+        if csv is None:
+            source, bars = _lab_stored_bars(instrument or "", timeframe or "")
+        else:
+            source, bars = str(csv), _lab_csv_bars(csv)
+        result = backtest(
+            bars,
+            run(strategy, bars),
+            cash=cash,
+            commission=commission,
+            slippage=slippage,
+            size=size,
+            risk_pct=risk,
+        )
+    except RuleError as exc:
+        raise _lab_fail(f"the rule has a mistake at {exc}") from exc
+    except (StrategyError, BacktestError, MarketDataError) as exc:
+        raise _lab_fail(exc) from exc
+
+    metrics = result.metrics.as_dict()
+    if as_json:
+        document: dict[str, object] = {
+            "source": source,
+            "strategy": strategy.describe(),
+            "bars": len(bars),
+            "first_bar": bars.index[0].isoformat(),
+            "last_bar": bars.index[-1].isoformat(),
+            "final_equity": metrics["final_equity"],
+            "return_pct": metrics["total_return_pct"],
+            "trades": metrics["trades"],
+            "win_rate_pct": metrics["win_rate_pct"],
+            "max_drawdown_pct": metrics["max_drawdown_pct"],
+            "sharpe": metrics["sharpe"],
+            **metrics,
+            "skipped_entries": len(result.skipped),
+            "settings": result.settings,
+            "stop_rule": STOP_RULE,
+        }
+        # JSON has no NaN or infinity: a metric that cannot be computed (or is unbounded) is null.
+        for key, value in document.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                document[key] = None
+        typer.echo(json.dumps(document, allow_nan=False, ensure_ascii=False))
+        return
+
+    sizing = "all equity, whole units"
+    if size is not None:
+        sizing = f"{size:g} units"
+    elif risk is not None:
+        sizing = f"{risk:g} % risk"
+    typer.echo(f"{strategy.describe()}")
+    typer.echo(f"{source}: {len(bars):,} bars, {_lab_time(bars.index[0])} to {_lab_time(bars.index[-1])}")
+    typer.echo(
+        f"cash {cash:,.2f}, commission {commission:g}, slippage {slippage:g}, sizing {sizing}; "
+        "fills at the next bar's open"
+    )
+    typer.echo(f"rule for a bar touching stop and target: {STOP_RULE}")
+    typer.echo("")
+    width = max(len(label) for label in _METRIC_LABELS.values())
+    for key, label in _METRIC_LABELS.items():
+        typer.echo(f"  {label:<{width}}  {_lab_number(metrics[key]):>16}")
+    if result.skipped:
+        reasons = sorted({s.reason for s in result.skipped})
+        typer.echo(f"  {'skipped entries':<{width}}  {len(result.skipped):>16,}  ({'; '.join(reasons)})")
+    if not result.trades:
+        typer.echo("\nno trades")
+        return
+    last_trades = result.trades[-_REPORT_TRADES:]
+    typer.echo(f"\nlast {len(last_trades)} of {len(result.trades)} trades:")
+    rows = [["side", "entry time", "entry", "exit time", "exit", "reason", "units", "pnl", "return %"]]
+    for t in last_trades:
+        rows.append(
+            [
+                t.side_name,
+                _lab_time(t.entry_time),
+                _lab_number(t.entry_price),
+                _lab_time(t.exit_time),
+                _lab_number(t.exit_price),
+                t.exit_reason,
+                f"{t.units:g}",
+                _lab_number(t.pnl),
+                _lab_number(t.return_pct),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            c.ljust(w) if i in (0, 1, 3, 5) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        typer.echo("  " + "  ".join(cells).rstrip())
 
 
 T = TypeVar("T")
