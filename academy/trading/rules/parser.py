@@ -182,7 +182,7 @@ def _previous_token(text: str, before: int) -> Token | None:
                 break
             previous = token
     except (UnexpectedInput, RuleError):
-        pass
+        pass  # the lexer stops at the bad spot; the tokens before it are all we need
     return previous
 
 
