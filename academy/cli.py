@@ -516,6 +516,122 @@ def lab_backtest(
         typer.echo("  " + "  ".join(cells).rstrip())
 
 
+@lab_app.command("audit")
+def lab_audit(
+    file: Annotated[Path, typer.Argument(help='Telegram Desktop result.json or JSON lines of {"text": ...}')],
+    bars: Annotated[
+        list[str] | None, typer.Option("--bars", help="a symbol's bars as SYMBOL=CSV (repeatable)")
+    ] = None,
+    risk: Annotated[float, typer.Option(help="percent of equity a follower risks per trade")] = 1.0,
+    expiry: Annotated[int, typer.Option(help="bars a signal lives after its message")] = 50,
+    lookback: Annotated[int, typer.Option(help="bars before a message checked for a move already made")] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object instead of the scorecard")
+    ] = False,
+) -> None:
+    """Score a channel: parse its messages, follow every signal on the given bars, list red flags."""
+    import json
+
+    from academy.trading.channel_audit import ExportError, audit, read_messages
+    from academy.trading.market_data.errors import MarketDataError
+    from academy.trading.signal import OutcomeError
+
+    if not bars:
+        raise _lab_fail("give the bars of each traded symbol with --bars SYMBOL=CSV")
+    if not 0 < risk <= 100:
+        raise _lab_fail("--risk is a percent above 0 and at most 100")
+    if expiry < 1 or lookback < 1:
+        raise _lab_fail("--expiry and --lookback are at least one bar")
+    bars_by_symbol: dict[str, pd.DataFrame] = {}
+    try:
+        for pair in bars:
+            symbol, sep, path = pair.partition("=")
+            if not sep or not symbol.strip() or not path.strip():
+                raise _lab_fail(f"--bars {pair!r}: write it as SYMBOL=CSV, e.g. --bars XAUUSD=gold.csv")
+            bars_by_symbol[symbol.strip().upper()] = _lab_csv_bars(Path(path.strip()))
+        card = audit(
+            read_messages(file), bars_by_symbol, expiry_bars=expiry, risk_pct=risk, lookback_bars=lookback
+        )
+    except (ExportError, MarketDataError, OutcomeError) as exc:
+        raise _lab_fail(exc) from exc
+
+    if as_json:
+        typer.echo(json.dumps(card.to_dict(), allow_nan=False, ensure_ascii=False))
+        return
+
+    def num(value: float | None, suffix: str = "") -> str:
+        return "n/a" if value is None else _lab_number(float(value)) + suffix
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.1f} %"
+
+    record, follower = card.record, card.follower
+    holding = None if record.average_holding is None else record.average_holding.total_seconds() / 3600
+    typer.echo(f"{file}: {card.messages:,} messages, {card.signal_like:,} look like signals")
+    typer.echo(
+        f"parsed cleanly {card.signals:,} ({pct(card.parse_rate)}); followed on market data "
+        f"{record.signals:,}; no market data {len(card.no_market_data):,}"
+    )
+    typer.echo(f"expiry {card.expiry_bars} bars; a bar touching stop and target counts as the stop")
+    typer.echo("")
+    counts = f"{record.closed} / {record.filled} / {record.not_filled} / {record.open}"
+    interval = f"95 % interval {pct(record.win_rate_low)} to {pct(record.win_rate_high)}"
+    win_rate = f"{pct(record.win_rate)} ({interval})"
+    lines = [
+        ("closed / filled / not filled / open", counts),
+        ("win rate", win_rate),
+        ("expectancy", f"{num(record.expectancy_r, ' R')}, {num(record.expectancy_pct, ' %')} per trade"),
+        ("profit factor", num(record.profit_factor)),
+        ("max drawdown", num(record.max_drawdown_r, " R")),
+        ("average holding", num(holding, " h")),
+        (
+            f"follower at {card.risk_pct:g} % risk",
+            f"{num(follower.return_pct, ' %')} ({num(follower.start)} to {num(follower.final_equity)}, "
+            f"{follower.trades} trades)",
+        ),
+    ]
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        typer.echo(f"  {label:<{width}}  {value}")
+    typer.echo(f"\nred flags: {len(card.red_flags)}")
+    for flag in card.red_flags:
+        typer.echo(f"  #{flag.message_id} {flag.kind.replace('_', ' ')}: {flag.detail}")
+    if card.unparsed:
+        typer.echo(f"\nnot parsed: {len(card.unparsed)}")
+        for item in card.unparsed:
+            typer.echo(f"  #{item.message_id}: {'; '.join(item.reasons)}")
+    if card.no_market_data:
+        listed = ", ".join(f"#{r.message_id} {r.symbol}" for r in card.no_market_data)
+        typer.echo(f"\nno market data, left out: {listed}")
+    if not card.rows:
+        return
+    table = [["msg", "published", "symbol", "side", "status", "fill", "exit", "R", "%"]]
+    for row in card.rows:
+        o = row.outcome
+        assert o is not None
+        table.append(
+            [
+                f"#{row.message_id}",
+                _lab_time(row.published_at),
+                row.symbol,
+                row.side,
+                o.status,
+                num(o.fill_price),
+                num(o.exit_price),
+                num(o.result_r),
+                num(o.result_pct),
+            ]
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    typer.echo("\nsignals:")
+    for cells in table:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        padded = [c.ljust(w) if i < 5 else c.rjust(w) for i, (c, w) in pairs]
+        typer.echo("  " + "  ".join(padded).rstrip())
+    for note in card.notes:
+        typer.echo(f"\nnote: {note}")
+
+
 T = TypeVar("T")
 
 
