@@ -176,18 +176,19 @@ class MLStrategy(_Preset):
             for start in range(self.warmup, n_bars, test)
         ]
 
-    def _model(self) -> lgb.LGBMClassifier:
-        return lgb.LGBMClassifier(
-            n_estimators=self.values["n_estimators"],
-            learning_rate=self.values["learning_rate"],
-            num_leaves=self.values["num_leaves"],
-            min_child_samples=self.values["min_child_samples"],
-            random_state=SEED,
-            n_jobs=1,
-            deterministic=True,
-            force_row_wise=True,
-            verbose=-1,
-        )
+    def _params(self) -> dict[str, Any]:
+        # LightGBM's own training API: the scikit-learn wrapper would pull in scikit-learn and SciPy.
+        return {
+            "objective": "binary",
+            "learning_rate": self.values["learning_rate"],
+            "num_leaves": self.values["num_leaves"],
+            "min_child_samples": self.values["min_child_samples"],
+            "seed": SEED,
+            "num_threads": 1,
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbose": -1,
+        }
 
     def _predict(self, x: np.ndarray, labels: np.ndarray, window: Window) -> np.ndarray:
         train_x = x[window.train_start : window.train_end]
@@ -197,9 +198,10 @@ class MLStrategy(_Preset):
             # LightGBM fitted on one class returns that class as column 0 and junk as column 1;
             # the smoothed share of ups is all a model could learn from such a window anyway.
             return np.full(len(test_x), (train_y.sum() + 1.0) / (len(train_y) + 2.0))
-        model = self._model()
-        model.fit(train_x, train_y)
-        return np.asarray(model.predict_proba(test_x), dtype=np.float64)[:, 1]
+        booster = lgb.train(
+            self._params(), lgb.Dataset(train_x, label=train_y), num_boost_round=self.values["n_estimators"]
+        )
+        return np.asarray(booster.predict(test_x), dtype=np.float64)
 
     def walk_forward_report(self, frame: pd.DataFrame) -> WalkForwardReport:
         run(self, frame)
