@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'academy.sqlite'}"
+        # Migrations (FTS5 / tsvector search) and upserts are written for these two only.
+        if not self.database_url.startswith(("sqlite", "postgresql")):
+            raise ValueError("ACADEMY_DATABASE_URL must be a SQLite or PostgreSQL URL")
         if self.secret_key == PLACEHOLDER_SECRET and not self.is_production:
             self.secret_key = _local_secret(self.data_dir)
         return self

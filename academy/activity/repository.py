@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from academy.kit.repository import Repository
 from academy.models import ActivityEvent
@@ -39,17 +39,3 @@ class ActivityRepository(Repository[ActivityEvent]):
             stmt.order_by(ActivityEvent.at.desc(), ActivityEvent.id.desc()).offset(offset).limit(limit)
         )
         return rows, total
-
-    async def counts(self, user_id: int) -> dict[str, int]:
-        stmt = (
-            select(ActivityEvent.kind, func.count())
-            .where(ActivityEvent.user_id == user_id)
-            .group_by(ActivityEvent.kind)
-        )
-        return {kind: n for kind, n in (await self.session.execute(stmt)).all()}
-
-    async def last_at(self, user_id: int, *, before: datetime | None = None) -> datetime | None:
-        stmt = select(func.max(ActivityEvent.at)).where(ActivityEvent.user_id == user_id)
-        if before is not None:
-            stmt = stmt.where(ActivityEvent.at < before)
-        return (await self.session.execute(stmt)).scalar_one()

@@ -76,13 +76,5 @@ class ActivityService:
             limit=params.size,
         )
 
-    async def counts(self, session: AsyncSession, user_id: int) -> dict[str, int]:
-        return await ActivityRepository(session).counts(user_id)
-
-    async def last_activity(
-        self, session: AsyncSession, user_id: int, *, before: datetime | None = None
-    ) -> datetime | None:
-        return await ActivityRepository(session).last_at(user_id, before=before)
-
 
 activity_service = ActivityService()

@@ -13,7 +13,6 @@ from academy.models import (
     FaqEntry,
     GlossaryTerm,
     Lesson,
-    LessonAttachment,
     LessonPrerequisite,
     Module,
     Question,
@@ -198,17 +197,9 @@ class CourseRepository(Repository[Course]):
         ).scalars()
         return rows.all(), total
 
-    async def lessons_by_ids(self, ids: Sequence[int]) -> Sequence[Lesson]:
-        if not ids:
-            return []
-        return (await self.session.execute(select(Lesson).where(Lesson.id.in_(ids)))).scalars().all()
-
     async def modules(self, course_id: int) -> Sequence[Module]:
         stmt = select(Module).where(Module.course_id == course_id).order_by(Module.position)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def module(self, module_id: int) -> Module | None:
-        return await self.session.get(Module, module_id)
 
     async def prerequisites(self, course_id: int) -> dict[int, list[int]]:
         stmt = (
@@ -238,9 +229,6 @@ class CourseRepository(Repository[Course]):
         await self.session.flush()
         return True
 
-    async def attachment(self, attachment_id: int) -> LessonAttachment | None:
-        return await self.session.get(LessonAttachment, attachment_id)
-
     # --- quizzes ---
 
     async def quiz(self, quiz_id: int) -> Quiz | None:
@@ -256,14 +244,6 @@ class CourseRepository(Repository[Course]):
             return {}
         stmt = select(Quiz).where(Quiz.lesson_id.in_(lesson_ids))
         return {q.lesson_id: q for q in (await self.session.execute(stmt)).scalars()}
-
-    async def quizzes_in_course(self, course_id: int) -> Sequence[Quiz]:
-        stmt = (
-            select(Quiz)
-            .join(Lesson, Lesson.id == Quiz.lesson_id)
-            .where(Lesson.course_id == course_id, Lesson.published.is_(True))
-        )
-        return (await self.session.execute(stmt)).scalars().all()
 
     async def delete_questions_from(self, quiz_id: int, position: int) -> None:
         await self.session.execute(
@@ -285,20 +265,6 @@ class CourseRepository(Repository[Course]):
         return (await self.session.execute(stmt)).scalars().all()
 
     # --- search documents ---
-
-    async def documents(self, kind: str, ref_id: int) -> Sequence[SearchDocument]:
-        stmt = (
-            select(SearchDocument)
-            .where(SearchDocument.kind == kind, SearchDocument.ref_id == ref_id)
-            .order_by(SearchDocument.part)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def course_documents(self, course_id: int, kind: str) -> Sequence[SearchDocument]:
-        stmt = select(SearchDocument).where(
-            SearchDocument.course_id == course_id, SearchDocument.kind == kind
-        )
-        return (await self.session.execute(stmt)).scalars().all()
 
     async def delete_documents(self, kind: str, ref_ids: Sequence[int]) -> None:
         if ref_ids:

@@ -235,17 +235,8 @@ class CourseService:
     ) -> Sequence[Lesson]:
         return await CourseRepository(session).lessons(course_id, published_only=not include_drafts)
 
-    async def lessons_by_ids(self, session: AsyncSession, ids: Sequence[int]) -> Sequence[Lesson]:
-        return await CourseRepository(session).lessons_by_ids(ids)
-
-    async def prerequisites(self, session: AsyncSession, course_id: int) -> dict[int, list[int]]:
-        return await CourseRepository(session).prerequisites(course_id)
-
     async def quizzes_for_lessons(self, session: AsyncSession, lesson_ids: Sequence[int]) -> dict[int, Quiz]:
         return await CourseRepository(session).quizzes_for_lessons(lesson_ids)
-
-    async def quizzes_in_course(self, session: AsyncSession, course_id: int) -> Sequence[Quiz]:
-        return await CourseRepository(session).quizzes_in_course(course_id)
 
     async def lessons_page(
         self,

@@ -87,6 +87,3 @@ class EnrollmentRepository(Repository[Enrollment]):
         if not await self.is_curator(user_id, course_id):
             self.session.add(CourseCurator(user_id=user_id, course_id=course_id))
             await self.session.flush()
-
-    async def count_for_course(self, course_id: int) -> int:
-        return await self.count(select(Enrollment).where(Enrollment.course_id == course_id))

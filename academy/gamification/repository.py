@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.exc import IntegrityError
 
 from academy.kit.repository import Repository
@@ -49,30 +49,9 @@ class GamificationRepository(Repository[GamificationProfile]):
         self.session.add(UserAchievement(user_id=user_id, code=code, unlocked_at=at))
         await self.session.flush()
 
-    async def weekly(self, since: datetime, limit: int) -> Sequence[tuple[int, str, str | None, int]]:
-        stmt = (
-            select(User.id, User.name, User.email, func.sum(XpEvent.amount).label("xp"))
-            .join(XpEvent, XpEvent.user_id == User.id)
-            .outerjoin(GamificationProfile, GamificationProfile.user_id == User.id)
-            .where(
-                XpEvent.created_at >= since,
-                User.is_active.is_(True),
-                func.coalesce(GamificationProfile.leaderboard_hidden, False).is_(False),
-            )
-            .group_by(User.id, User.name, User.email)
-            .order_by(func.sum(XpEvent.amount).desc(), User.id)
-            .limit(limit)
-        )
-        return [(r[0], r[1], r[2], int(r[3])) for r in (await self.session.execute(stmt)).all()]
-
-    async def weekly_xp(self, user_id: int, since: datetime) -> int:
-        stmt = select(func.coalesce(func.sum(XpEvent.amount), 0)).where(
-            XpEvent.user_id == user_id, XpEvent.created_at >= since
-        )
-        return int((await self.session.execute(stmt)).scalar_one())
-
-    async def weekly_rank(self, xp: int, since: datetime) -> int:
-        totals = (
+    def _weekly_totals(self, since: datetime) -> Subquery:
+        """XP per student since `since`, for active students who have not left the board."""
+        return (
             select(XpEvent.user_id, func.sum(XpEvent.amount).label("xp"))
             .join(User, User.id == XpEvent.user_id)
             .outerjoin(GamificationProfile, GamificationProfile.user_id == XpEvent.user_id)
@@ -84,5 +63,24 @@ class GamificationRepository(Repository[GamificationProfile]):
             .group_by(XpEvent.user_id)
             .subquery()
         )
+
+    async def weekly(self, since: datetime, limit: int) -> Sequence[tuple[int, str, str | None, int]]:
+        totals = self._weekly_totals(since)
+        stmt = (
+            select(User.id, User.name, User.email, totals.c.xp)
+            .join(totals, totals.c.user_id == User.id)
+            .order_by(totals.c.xp.desc(), User.id)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in (await self.session.execute(stmt)).all()]
+
+    async def weekly_xp(self, user_id: int, since: datetime) -> int:
+        stmt = select(func.coalesce(func.sum(XpEvent.amount), 0)).where(
+            XpEvent.user_id == user_id, XpEvent.created_at >= since
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def weekly_rank(self, xp: int, since: datetime) -> int:
+        totals = self._weekly_totals(since)
         ahead = await self.session.execute(select(func.count()).select_from(totals).where(totals.c.xp > xp))
         return int(ahead.scalar_one()) + 1

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from academy.kit import clock
 from academy.models.base import Base, BigIntId, CreatedMixin, IdMixin, UTCDateTime
+from academy.models.user import User
 
 
 class Course(IdMixin, CreatedMixin, Base):
@@ -196,3 +197,6 @@ class CourseCurator(Base):
     user_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    # For the admin area's pickers; services never load these.
+    course: Mapped[Course] = relationship(lazy="raise")
+    user: Mapped[User] = relationship(lazy="raise")

@@ -45,6 +45,9 @@ class InstrumentRepository(Repository[Instrument]):
         await self.session.flush()
 
 
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 class BarRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -54,14 +57,8 @@ class BarRepository:
 
     async def upsert(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """INSERT … ON CONFLICT (instrument, timeframe, open time) DO UPDATE, one executemany per chunk."""
-        dialect = await self._dialect()
-        insert: Any
-        if dialect == "postgresql":
-            insert = postgresql.insert
-        elif dialect == "sqlite":
-            insert = sqlite.insert
-        else:  # pragma: no cover - the two supported databases
-            raise NotImplementedError(f"bar upserts are not implemented for {dialect}")
+        # Settings accept only these two databases, so the lookup cannot miss.
+        insert: Any = _INSERTS[await self._dialect()]
         stmt = insert(_BARS)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(_KEY), set_={c: stmt.excluded[c] for c in BAR_COLUMNS}

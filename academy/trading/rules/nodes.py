@@ -7,6 +7,7 @@ lower case, every indicator argument spelled out, parentheses only where the tre
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -33,7 +34,7 @@ def number_text(value: float) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Node:
+class Node(ABC):
     pos: Pos = field(default=Pos(), compare=False, repr=False)
     depth: int = field(default=1, init=False, compare=False, repr=False)
     precedence: ClassVar[int] = 9
@@ -48,8 +49,9 @@ class Node:
     def children(self) -> Iterator[Node]:
         return iter(())
 
+    @abstractmethod
     def text(self) -> str:
-        raise NotImplementedError
+        """The node written back in the rule language (what `Rule.describe()` prints)."""
 
     def wrapped(self, below: int) -> str:
         """`text()` in parentheses when this node binds looser than `below` requires."""
