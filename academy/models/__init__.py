@@ -1,5 +1,6 @@
 from academy.models.auth import EmailToken, RefreshToken, WebSession
 from academy.models.base import Base
+from academy.models.billing import AccessGrant
 from academy.models.course import (
     Course,
     CourseCurator,
@@ -23,15 +24,30 @@ from academy.models.learning import (
     UserAchievement,
     XpEvent,
 )
-from academy.models.notification import Email, Notification, NotificationPreference
-from academy.models.trading import Bar, Instrument
+from academy.models.notification import Email, Notification, NotificationPreference, TelegramMessage
+from academy.models.trading import (
+    BacktestRun,
+    Bar,
+    ChannelAudit,
+    ChannelInstrument,
+    ChannelSubscription,
+    Instrument,
+    Signal,
+    SignalChannel,
+    SignalOutcome,
+)
 from academy.models.user import Role, User
 
 __all__ = [
+    "AccessGrant",
     "ActivityEvent",
+    "BacktestRun",
     "Bar",
     "Base",
     "Certificate",
+    "ChannelAudit",
+    "ChannelInstrument",
+    "ChannelSubscription",
     "Course",
     "CourseCurator",
     "Email",
@@ -54,6 +70,10 @@ __all__ = [
     "RefreshToken",
     "Role",
     "SearchDocument",
+    "Signal",
+    "SignalChannel",
+    "SignalOutcome",
+    "TelegramMessage",
     "User",
     "UserAchievement",
     "WebSession",
