@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from academy.models.base import Base, BigIntId, CreatedMixin, IdMixin, UTCDateTime
@@ -28,6 +30,9 @@ class NotificationPreference(Base):
     )
     kind: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[bool] = mapped_column(Boolean, default=True)
+    telegram: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # Collected into one daily email instead of one email each.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Email(IdMixin, CreatedMixin, Base):

@@ -1,0 +1,5 @@
+"""Trading lab pages: signal channels, charts, backtests and channel audits."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/lab")
