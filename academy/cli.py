@@ -396,11 +396,13 @@ def lab_backtest(
     import json
     import math
 
-    from academy.trading.backtest import STOP_RULE, BacktestError, backtest
+    from academy.trading.backtest import STOP_RULE, BacktestError
+    from academy.trading.backtest.service import run_single
     from academy.trading.market_data.errors import MarketDataError
-    from academy.trading.rules import RuleError, RuleStrategy
-    from academy.trading.strategy.base import Strategy, StrategyError, run
-    from academy.trading.strategy.presets import PRESETS, make
+    from academy.trading.rules import RuleError
+    from academy.trading.strategy.base import Strategy, StrategyError
+    from academy.trading.strategy.build import RULE, build_strategy
+    from academy.trading.strategy.presets import PRESETS
 
     if (csv is None) == (instrument is None):
         raise _lab_fail("give the bars with either --csv FILE or --instrument SYMBOL --timeframe TF")
@@ -421,16 +423,16 @@ def lab_backtest(
             if unknown:
                 accepted = ", ".join(PRESETS[preset].params)
                 raise _lab_fail(f"{preset} has no parameter {', '.join(unknown)}; it takes {accepted}")
-            strategy = make(preset, **params)
+            strategy = build_strategy(preset, params)
         else:
-            strategy = RuleStrategy(rule or "")
+            strategy = build_strategy(RULE, rule=rule or "")
         if csv is None:
             source, bars = _lab_stored_bars(instrument or "", timeframe or "")
         else:
             source, bars = str(csv), _lab_csv_bars(csv)
-        result = backtest(
+        result = run_single(
             bars,
-            run(strategy, bars),
+            strategy,
             cash=cash,
             commission=commission,
             slippage=slippage,

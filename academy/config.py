@@ -33,6 +33,12 @@ class StorageBackend(enum.StrEnum):
     s3 = "s3"
 
 
+class TelegramBackend(enum.StrEnum):
+    auto = "auto"
+    recording = "recording"
+    bot_api = "bot_api"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACADEMY_", env_file=".env", extra="ignore")
 
@@ -81,6 +87,14 @@ class Settings(BaseSettings):
     telegram_bot_token: str = ""
     telegram_bot_username: str = ""
     telegram_auth_max_age_seconds: int = 86400
+    # The token also signs Login Widget and Mini App data, so development and tests set it without
+    # meaning to message anyone: "auto" sends through the Bot API only in production with a token,
+    # and otherwise records messages for /dev/telegram. Telegram is optional, so production does not
+    # refuse to start without it (with no token nobody can link a Telegram account to message).
+    telegram_backend: TelegramBackend = TelegramBackend.auto
+    # A local Bot API server (or a test double) instead of Telegram's own.
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_timeout: float = 10.0
 
     # Jobs run through Celery; "inline" runs them after commit in the same process (tests only).
     jobs_inline: bool = False
@@ -105,6 +119,8 @@ class Settings(BaseSettings):
             raise ValueError("ACADEMY_DATABASE_URL must be a SQLite or PostgreSQL URL")
         if self.secret_key == PLACEHOLDER_SECRET and not self.is_production:
             self.secret_key = _local_secret(self.data_dir)
+        if self.telegram_backend is TelegramBackend.bot_api and not self.telegram_bot_token:
+            raise ValueError("ACADEMY_TELEGRAM_BACKEND=bot_api needs ACADEMY_TELEGRAM_BOT_TOKEN")
         return self
 
     def url(self, path: str) -> str:
@@ -114,6 +130,15 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def telegram_sends(self) -> TelegramBackend:
+        """The Telegram backend in effect once "auto" is resolved."""
+        if self.telegram_backend is not TelegramBackend.auto:
+            return self.telegram_backend
+        if self.is_production and self.telegram_bot_token:
+            return TelegramBackend.bot_api
+        return TelegramBackend.recording
 
     @property
     def is_sqlite(self) -> bool:

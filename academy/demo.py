@@ -25,6 +25,7 @@ from academy.auth.schemas import RegisterIn
 from academy.auth.service import auth_service
 from academy.config import ROOT
 from academy.course.service import course_service
+from academy.demo_lab import load_lab
 from academy.enrollment.service import enrollment_service
 from academy.kit import clock
 from academy.kit.pagination import PageParams
@@ -99,6 +100,11 @@ async def load_demo(
             )
         created.append(account)
     await load_school(session, students=students, seed=seed, now=now)
+    sam = await user_service.by_email(session, STUDENT_EMAIL)
+    curator = await user_service.by_email(session, CURATOR_EMAIL)
+    if sam is not None and curator is not None:
+        with _quiet_logs():
+            await load_lab(session, curator, [sam], now)
     return created
 
 

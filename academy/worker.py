@@ -22,11 +22,21 @@ from academy.config import Settings, get_settings
 from academy.kit import db, jobs
 from academy.kit.metrics import JOBS
 
-TASK_MODULES = ("academy.auth.tasks", "academy.notification.tasks")
+TASK_MODULES = (
+    "academy.auth.tasks",
+    "academy.notification.tasks",
+    "academy.trading.signal.tasks",
+    "academy.trading.backtest.tasks",
+)
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "auth.purge_expired": {"task": "auth.purge_expired", "schedule": timedelta(hours=1)},
     "notification.retry_emails": {"task": "notification.retry_emails", "schedule": timedelta(minutes=2)},
+    "notification.retry_telegram": {"task": "notification.retry_telegram", "schedule": timedelta(minutes=1)},
+    # Once a day from the beat's start; a second run finds nothing new, so a restart can't double it.
+    "notification.send_digests": {"task": "notification.send_digests", "schedule": timedelta(days=1)},
+    # New closed bars for every watched series; the feeds only ever return what closed since.
+    "trading.collect": {"task": "trading.collect", "schedule": timedelta(minutes=1)},
 }
 
 

@@ -124,6 +124,13 @@ DYNAMIC_MESSAGES: tuple[str, ...] = (
     N_("The answer is too long"),
     N_("Pick one of the options"),
     N_("That option does not exist"),
+    # Signal outcome labels: `tr(...)` in lab/channels/_macros.html status_badge.
+    N_("won"),
+    N_("lost"),
+    N_("expired"),
+    N_("not filled"),
+    N_("open"),
+    N_("waiting for the next bar"),
 )
 
 

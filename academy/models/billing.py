@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from academy.models.base import Base, BigIntId, CreatedMixin, IdMixin, UTCDateTime
+from academy.models.user import User
 
 
 class AccessGrant(IdMixin, CreatedMixin, Base):
@@ -23,3 +24,5 @@ class AccessGrant(IdMixin, CreatedMixin, Base):
     source: Mapped[str] = mapped_column(String(32), default="manual")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     granted_by_id: Mapped[int | None] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="SET NULL"))
+    # For the admin area's user picker; services never load it.
+    user: Mapped[User] = relationship(lazy="raise", foreign_keys=[user_id])

@@ -29,7 +29,8 @@ class Announcement(NotificationPayload):
 
 @router.post("", status_code=201)
 async def send_notification(data: Announcement, uow: UoW, _: Admin) -> NotificationRead:
-    """Send a notification to one user (admins): stored, pushed live, emailed per their preferences."""
+    """Send a notification to one user (admins): stored, pushed live, emailed and sent to Telegram
+    per their preferences."""
     payload = NotificationPayload.model_validate(data.model_dump(exclude={"user_id"}))
     item = await notification_service.notify(uow.session, data.user_id, payload)
     return NotificationRead.model_validate(item)
@@ -67,4 +68,6 @@ async def get_preferences(uow: UoW, user: SignedIn) -> list[PreferenceRead]:
 
 @router.put("/preferences")
 async def update_preferences(data: PreferenceUpdate, uow: UoW, user: SignedIn) -> list[PreferenceRead]:
-    return await notification_service.update_preferences(uow.session, user, data.email)
+    return await notification_service.update_preferences(
+        uow.session, user, data.email, telegram=data.telegram, digest=data.digest
+    )

@@ -1,4 +1,4 @@
-"""Email bodies from templates, in the recipient's language."""
+"""Email and Telegram texts from templates, in the recipient's language."""
 
 from __future__ import annotations
 
@@ -26,3 +26,9 @@ def render(template_name: str, locale: str, **context: Any) -> tuple[str, str, s
         text = _env.get_template(f"{template_name}.txt").render(**context)
         html = _env.get_template("layout.html").render(**{**context, "body": text, "subject": subject})
     return subject, text, html
+
+
+def render_text(template_name: str, locale: str, **context: Any) -> str:
+    """One template in `locale`; `.html` templates are autoescaped (Telegram's HTML parse mode)."""
+    with i18n.use_locale(locale):
+        return _env.get_template(template_name).render(**context)

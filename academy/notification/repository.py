@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from academy.kit.repository import Repository
-from academy.models import Email, Notification, NotificationPreference
+from academy.models import Email, Notification, NotificationPreference, TelegramMessage
 
 
 class NotificationRepository(Repository[Notification]):
@@ -49,6 +49,19 @@ class NotificationRepository(Repository[Notification]):
             .values(read_at=at)
         )
 
+    async def for_digest(
+        self, user_id: int, kinds: Collection[str], *, after: datetime, until: datetime, limit: int
+    ) -> tuple[Sequence[Notification], int]:
+        """Notifications of `kinds` created in (after, until], oldest first, and how many there are."""
+        stmt = select(Notification).where(
+            Notification.user_id == user_id,
+            Notification.kind.in_(kinds),
+            Notification.created_at > after,
+            Notification.created_at <= until,
+        )
+        total = await self.count(stmt)
+        return await self.all(stmt.order_by(Notification.id).limit(limit)), total
+
 
 class PreferenceRepository(Repository[NotificationPreference]):
     model = NotificationPreference
@@ -56,6 +69,16 @@ class PreferenceRepository(Repository[NotificationPreference]):
     async def for_user(self, user_id: int) -> dict[str, NotificationPreference]:
         rows = await self.all(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
         return {p.kind: p for p in rows}
+
+    async def digest_subscribers(self) -> list[int]:
+        """Users who asked for at least one kind by email as a digest."""
+        stmt = (
+            select(NotificationPreference.user_id)
+            .where(NotificationPreference.digest.is_(True), NotificationPreference.email.is_(True))
+            .distinct()
+            .order_by(NotificationPreference.user_id)
+        )
+        return [int(i) for i in (await self.session.execute(stmt)).scalars()]
 
 
 class EmailRepository(Repository[Email]):
@@ -75,3 +98,43 @@ class EmailRepository(Repository[Email]):
         stmt = select(Email)
         total = await self.count(stmt)
         return await self.all(stmt.order_by(Email.id.desc()).offset(offset).limit(limit)), total
+
+    async def last_created(self, user_id: int, kind: str) -> datetime | None:
+        stmt = select(func.max(Email.created_at)).where(Email.user_id == user_id, Email.kind == kind)
+        result: datetime | None = (await self.session.execute(stmt)).scalar()
+        return result
+
+
+class TelegramMessageRepository(Repository[TelegramMessage]):
+    model = TelegramMessage
+
+    async def retryable_ids(
+        self, now: datetime, *, backoff: Sequence[timedelta], stale_after: timedelta
+    ) -> list[int]:
+        """Queued messages whose next attempt is due.
+
+        There is no "last attempt" column, so the schedule is counted from creation: after the n-th
+        failed attempt a message waits until `created_at + backoff[n - 1]`. Messages with no attempt
+        yet are left to their own job unless none ran for `stale_after` (the broker was down).
+        """
+        due = [
+            and_(TelegramMessage.attempts == n, TelegramMessage.created_at <= now - wait)
+            for n, wait in enumerate(backoff, start=1)
+        ]
+        stmt = select(TelegramMessage.id).where(
+            TelegramMessage.status == "queued",
+            or_(
+                and_(TelegramMessage.attempts == 0, TelegramMessage.created_at < now - stale_after),
+                *due,
+            ),
+        )
+        return [
+            int(i)
+            for i in (await self.session.execute(stmt.order_by(TelegramMessage.id).limit(500))).scalars()
+        ]
+
+    async def recent(self, *, offset: int, limit: int) -> tuple[Sequence[TelegramMessage], int]:
+        stmt = select(TelegramMessage)
+        total = await self.count(stmt)
+        rows = await self.all(stmt.order_by(TelegramMessage.id.desc()).offset(offset).limit(limit))
+        return rows, total

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# Kinds other domains send; each can be turned off for email by the user.
+# Kinds other domains send; the user chooses per kind: email (or a daily digest email) and Telegram.
 KINDS: dict[str, str] = {
     "account": "Account and security",
     "system": "Announcements",
@@ -46,10 +46,17 @@ class PreferenceRead(BaseModel):
     kind: str
     label: str
     email: bool
+    telegram: bool
+    # Emailed once a day with the other digest kinds instead of one email each.
+    digest: bool
 
 
 class PreferenceUpdate(BaseModel):
-    email: dict[str, bool]
+    """Only the kinds named change; a channel left out keeps its current settings."""
+
+    email: dict[str, bool] = {}
+    telegram: dict[str, bool] = {}
+    digest: dict[str, bool] = {}
 
 
 class EmailRead(BaseModel):
@@ -61,3 +68,20 @@ class EmailRead(BaseModel):
     body_text: str
     status: str
     created_at: datetime
+
+
+class TelegramMessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    user_id: int | None
+    chat_id: str
+    kind: str
+    text: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    # `text` cleaned down to the HTML Telegram renders, safe to put in a page.
+    preview: str = ""

@@ -15,3 +15,18 @@ async def retry_emails(session: AsyncSession) -> int:
     for email_id in ids:
         await notification_service.deliver_email(session, email_id)
     return len(ids)
+
+
+@task("notification.deliver_telegram")
+async def deliver_telegram(session: AsyncSession, message_id: int) -> str:
+    return await notification_service.deliver_telegram(session, message_id)
+
+
+@task("notification.retry_telegram")
+async def retry_telegram(session: AsyncSession) -> int:
+    return await notification_service.retry_telegram(session)
+
+
+@task("notification.send_digests")
+async def send_digests(session: AsyncSession) -> int:
+    return await notification_service.send_digests(session)

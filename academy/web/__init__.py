@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends
 
 from academy.web import account, dev, lab, learn, live, ops, public, studio
 from academy.web.forms import csrf_protect
+from academy.web.lab import live as lab_live
 
 router = APIRouter(include_in_schema=False)
 router.include_router(ops.router)
 router.include_router(live.router)
+router.include_router(lab_live.router)
 pages = APIRouter(dependencies=[Depends(csrf_protect)])
 pages.include_router(public.router)
 pages.include_router(account.router)

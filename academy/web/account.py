@@ -188,11 +188,15 @@ async def notifications_read_all(request: Request, uow: UoW, user: SignedIn) -> 
 @router.post("/notifications/preferences")
 async def notification_preferences(request: Request, uow: UoW, user: SignedIn) -> Response:
     form = await request.form()
+    kinds = [p.kind for p in await notification_service.preferences(uow.session, user)]
+    # An unchecked box is absent from the form, so every kind is read on every channel.
     wanted = {
-        p.kind: form.get(f"email_{p.kind}") == "on"
-        for p in await notification_service.preferences(uow.session, user)
+        channel: {kind: form.get(f"{channel}_{kind}") == "on" for kind in kinds}
+        for channel in ("email", "telegram", "digest")
     }
-    await notification_service.update_preferences(uow.session, user, wanted)
+    await notification_service.update_preferences(
+        uow.session, user, wanted["email"], telegram=wanted["telegram"], digest=wanted["digest"]
+    )
     return RedirectResponse("/notifications?saved=1", status_code=303)
 
 

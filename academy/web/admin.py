@@ -16,6 +16,7 @@ from academy.config import get_settings
 from academy.kit.security import same_origin
 from academy.kit.uow import UnitOfWork
 from academy.models import (
+    AccessGrant,
     Certificate,
     Course,
     CourseCurator,
@@ -24,6 +25,8 @@ from academy.models import (
     Notification,
     QuizAttempt,
     Role,
+    Signal,
+    SignalChannel,
     User,
 )
 
@@ -126,6 +129,61 @@ class CertificateAdmin(ModelView, model=Certificate):
     can_delete = False
 
 
+class AccessGrantAdmin(ModelView, model=AccessGrant):
+    """Comped plans: a grant gives a user a tier (free, pro, premium) until it expires."""
+
+    name_plural = "Access grants"
+    column_list = [
+        AccessGrant.id,
+        AccessGrant.user_id,
+        AccessGrant.tier,
+        AccessGrant.source,
+        AccessGrant.expires_at,
+        AccessGrant.created_at,
+    ]
+    form_columns = [AccessGrant.user, AccessGrant.tier, AccessGrant.expires_at]
+
+
+class SignalChannelAdmin(ModelView, model=SignalChannel):
+    name_plural = "Signal channels"
+    column_list = [
+        SignalChannel.id,
+        SignalChannel.slug,
+        SignalChannel.name,
+        SignalChannel.timeframe,
+        SignalChannel.strategy,
+        SignalChannel.access_tier,
+        SignalChannel.active,
+    ]
+    # Strategy and instruments are set when the channel opens (/lab/channels/new), so its record
+    # always belongs to one strategy.
+    form_columns = [
+        SignalChannel.name,
+        SignalChannel.description,
+        SignalChannel.access_tier,
+        SignalChannel.active,
+    ]
+    can_create = False
+    can_delete = False
+
+
+class SignalAdmin(ModelView, model=Signal):
+    # Published signals are append-only: corrections are new versions, made on the signal's page.
+    column_list = [
+        Signal.id,
+        Signal.channel_id,
+        Signal.instrument_id,
+        Signal.bar_time,
+        Signal.version,
+        Signal.side,
+        Signal.stop,
+        Signal.created_at,
+    ]
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+
 def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -> Any:
     admin = Admin(
         app,
@@ -143,6 +201,9 @@ def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -
         CertificateAdmin,
         NotificationAdmin,
         EmailAdmin,
+        AccessGrantAdmin,
+        SignalChannelAdmin,
+        SignalAdmin,
     ):
         admin.add_view(view)
     return admin

@@ -29,3 +29,14 @@ async def outbox(request: Request, uow: UoW, user: Anyone, page: int = 1) -> Res
         uow.session, PageParams(page=max(1, min(page, 10_000)), size=20)
     )
     return render(request, "dev/outbox.html", {"emails": emails})
+
+
+@router.get("/telegram", name="dev:telegram")
+async def telegram(request: Request, uow: UoW, user: Anyone, page: int = 1) -> Response:
+    """Every Telegram message the platform wrote, as Telegram would show it, so the bot works offline."""
+    if get_settings().is_production:
+        raise NotFound()
+    messages = await notification_service.telegram_messages(
+        uow.session, PageParams(page=max(1, min(page, 10_000)), size=20)
+    )
+    return render(request, "dev/telegram.html", {"messages": messages})

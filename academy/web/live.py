@@ -41,17 +41,25 @@ def fragment(message: dict[str, Any], user: User, csrf: str) -> str:
         )
 
 
-@router.websocket("/ws")
-async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> None:
+async def accept_page_socket(websocket: WebSocket, user: User | None) -> bool:
+    """Accept a page's socket, or close it: anonymous (4401) or opened from another site (4403)."""
     if user is None:
         await websocket.close(code=4401)
-        return
+        return False
     origin = websocket.headers.get("origin")
     if origin and not same_origin(origin, websocket.headers.get("host")):
         # Cookies ride along on cross-site socket handshakes; only our own pages may listen.
         await websocket.close(code=4403)
-        return
+        return False
     await websocket.accept()
+    return True
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket, user: User | None = Depends(ws_user)) -> None:
+    if not await accept_page_socket(websocket, user):
+        return
+    assert user is not None
     csrf = websocket.cookies.get(CSRF_COOKIE, "")
     hub = realtime.hub()
     async with UnitOfWork() as uow:

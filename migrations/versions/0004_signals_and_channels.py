@@ -146,6 +146,7 @@ def upgrade() -> None:
     sa.Column('supersedes_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('side', sa.String(length=8), nullable=False),
     sa.Column('entry', sa.Float(), nullable=True),
+    sa.Column('reference_price', sa.Float(), nullable=False),
     sa.Column('stop', sa.Float(), nullable=True),
     sa.Column('targets', sa.JSON(), nullable=False),
     sa.Column('confidence', sa.Float(), nullable=True),

@@ -1,11 +1,14 @@
 """Public candles from crypto exchanges through ccxt (no API key needed).
 
-ccxt is optional: it is imported only when a feed talks to a real exchange, so tests pass a stand-in
-exchange object that replays responses in ccxt's format.
+Symbols are accepted in ccxt's unified form (`BTC/USDT`), as the exchange's own market id
+(`BTCUSDT` on Binance) or written the way channels and our parser write them (`BTCUSDT`,
+`btc-usdt`); spot markets win when a compact name is also a derivative's. `config` is merged into
+the ccxt exchange's settings, so a deployment (or a test) can point the exchange at another host.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,21 +16,29 @@ import numpy as np
 import pandas as pd
 
 from academy.kit import clock
-from academy.trading.market_data.errors import FeedUnavailable
+from academy.trading.market_data.errors import FeedUnavailable, MarketDataError
 from academy.trading.market_data.feed import BAR_COLUMNS, bar_frame, empty_bars
 from academy.trading.market_data.timeframes import timeframe_delta
 
 _MS = timedelta(milliseconds=1)
+_SEPARATORS = re.compile(r"[^A-Z0-9]")
 
 
 class CcxtFeed:
     def __init__(
-        self, exchange_id: str, *, exchange: Any | None = None, page_limit: int = 1000, max_pages: int = 20
+        self,
+        exchange_id: str,
+        *,
+        exchange: Any | None = None,
+        config: dict[str, Any] | None = None,
+        page_limit: int = 1000,
+        max_pages: int = 20,
     ) -> None:
         self.exchange_id = exchange_id
         self.name = f"ccxt:{exchange_id}"
         self.page_limit = page_limit
         self.max_pages = max_pages
+        self._config = config or {}
         self._exchange = exchange
         self._owned = exchange is None
 
@@ -38,24 +49,39 @@ class CcxtFeed:
             except ImportError as exc:
                 raise FeedUnavailable("ccxt is not installed: pip install ccxt") from exc
             factory = getattr(ccxt_async, self.exchange_id, None)
-            if factory is None:
+            if factory is None or not isinstance(factory, type):
                 raise FeedUnavailable(f"ccxt does not know the exchange '{self.exchange_id}'")
-            self._exchange = factory({"enableRateLimit": True})
+            self._exchange = factory({"enableRateLimit": True, **self._config})
         return self._exchange
+
+    async def market_symbol(self, symbol: str) -> str:
+        """The exchange's unified symbol for `symbol` (see the module docstring for what is accepted)."""
+        exchange = self._client()
+        await self._call(exchange.load_markets)
+        markets: dict[str, Any] = exchange.markets or {}
+        if symbol in markets:
+            return symbol
+        by_id = (exchange.markets_by_id or {}).get(symbol)
+        if by_id:
+            return str(_preferred(by_id)["symbol"])
+        compact = _compact(symbol)
+        matches = [m for m in markets.values() if _compact(m["symbol"].split(":")[0]) == compact]
+        if not matches:
+            raise MarketDataError(f"{self.exchange_id} has no market {symbol}")
+        return str(_preferred(matches)["symbol"])
 
     async def fetch_closed_bars(self, symbol: str, timeframe: str, since: datetime | None) -> pd.DataFrame:
         delta = timeframe_delta(timeframe)
-        now = clock.now()
         exchange = self._client()
+        # A unified symbol goes to ccxt as is (ccxt checks it); other spellings need the market list.
+        unified = symbol if "/" in symbol else await self.market_symbol(symbol)
+        now = clock.now()
         cursor = None if since is None else int(since.timestamp() * 1000)
         rows: list[list[Any]] = []
         for _ in range(self.max_pages):
-            try:
-                page = await exchange.fetch_ohlcv(symbol, timeframe, since=cursor, limit=self.page_limit)
-            except Exception as exc:
-                if type(exc).__module__.startswith("ccxt"):
-                    raise FeedUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
-                raise
+            page = await self._call(
+                exchange.fetch_ohlcv, unified, timeframe, since=cursor, limit=self.page_limit
+            )
             if not page:
                 break
             rows.extend(page)
@@ -70,10 +96,28 @@ class CcxtFeed:
             cursor = int(last_open + delta / _MS)
         return _closed(rows, delta, now, since)
 
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as exc:
+            # ccxt's own errors (network, exchange, bad symbol) mean the source is unavailable to us.
+            if type(exc).__module__.startswith("ccxt"):
+                raise FeedUnavailable(f"{self.name}: {type(exc).__name__}: {exc}") from exc
+            raise
+
     async def close(self) -> None:
         if self._owned and self._exchange is not None:
             await self._exchange.close()
             self._exchange = None
+
+
+def _compact(symbol: str) -> str:
+    return _SEPARATORS.sub("", symbol.upper())
+
+
+def _preferred(markets: list[dict[str, Any]]) -> dict[str, Any]:
+    spot = [m for m in markets if m.get("spot")]
+    return (spot or markets)[0]
 
 
 def _closed(rows: list[list[Any]], delta: timedelta, now: datetime, since: datetime | None) -> pd.DataFrame:

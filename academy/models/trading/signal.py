@@ -95,8 +95,9 @@ class Signal(IdMixin, CreatedMixin, Base):
         BigIntId, ForeignKey("trading_signals.id", ondelete="RESTRICT")
     )
     side: Mapped[str] = mapped_column(String(8))
-    # None is "at market" (the next bar's open).
+    # None is "at market" (the next bar's open); the reference is the close it was decided on.
     entry: Mapped[float | None] = mapped_column(Float)
+    reference_price: Mapped[float] = mapped_column(Float)
     stop: Mapped[float | None] = mapped_column(Float)
     targets: Mapped[list[float]] = mapped_column(JSON, default=list)
     confidence: Mapped[float | None] = mapped_column(Float)

@@ -2,7 +2,13 @@
 
 from academy.trading.channel_audit.parser import ParsedSignal, Side, parse_message
 from academy.trading.channel_audit.scorecard import RedFlag, Scorecard, SignalRow, Unparsed, audit
-from academy.trading.channel_audit.telegram_export import ChannelMessage, ExportError, read_messages
+from academy.trading.channel_audit.telegram_export import (
+    ChannelMessage,
+    ExportError,
+    export_name,
+    parse_messages,
+    read_messages,
+)
 
 __all__ = [
     "ChannelMessage",
@@ -14,6 +20,8 @@ __all__ = [
     "SignalRow",
     "Unparsed",
     "audit",
+    "export_name",
     "parse_message",
+    "parse_messages",
     "read_messages",
 ]

@@ -11,8 +11,10 @@ Rules (the scorecard states them):
   signal is followed.
 - Each clean signal becomes a `SignalSpec` published at the message's time and is followed with
   `follow` on its symbol's bars, exactly like our own signals; the record and the follower's
-  return are `TrackRecord.from_outcomes` and `follower_return`. Signals whose symbol has no bars
-  are listed and left out of every figure.
+  return are `TrackRecord.from_outcomes` and `follower_return`. Signals whose symbol has no bars,
+  or whose message falls outside the time its bars cover, are listed and left out of every figure.
+- Expiry is a number of bars, or with `expiry` a time span: the span means the same on every
+  symbol whatever the timeframe of its bars.
 - The message time is `date_unixtime`; without it, `date` (the exporting computer's local time)
   is read as UTC.
 - Red flags: an edited signal (with whether the edit came after the fill or the exit), targets
@@ -27,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -37,7 +39,16 @@ from academy.trading.channel_audit.telegram_export import ChannelMessage
 from academy.trading.signal.outcomes import DEFAULT_EXPIRY_BARS, Outcome, OutcomeError, SignalSpec, follow
 from academy.trading.signal.track_record import FollowerReturn, TrackRecord, follower_return
 
-__all__ = ["DEFAULT_LOOKBACK_BARS", "FlagKind", "RedFlag", "Scorecard", "SignalRow", "Unparsed", "audit"]
+__all__ = [
+    "DEFAULT_LOOKBACK_BARS",
+    "FlagKind",
+    "RedFlag",
+    "Scorecard",
+    "SignalRow",
+    "Unparsed",
+    "audit",
+    "published_at",
+]
 
 DEFAULT_LOOKBACK_BARS = 10
 
@@ -94,6 +105,7 @@ class Scorecard:
     expiry_bars: int
     lookback_bars: int
     notes: list[str] = field(default_factory=list)
+    expiry: timedelta | None = None
 
     def flags(self, kind: FlagKind) -> list[int | None]:
         return [f.message_id for f in self.red_flags if f.kind == kind]
@@ -108,6 +120,7 @@ class Scorecard:
             "parse_rate": _num(self.parse_rate),
             "risk_pct": self.risk_pct,
             "expiry_bars": self.expiry_bars,
+            "expiry_hours": None if self.expiry is None else self.expiry.total_seconds() / 3600.0,
             "lookback_bars": self.lookback_bars,
             "track_record": {
                 "signals": r.signals,
@@ -124,6 +137,7 @@ class Scorecard:
                 "profit_factor": _num(r.profit_factor),
                 "max_drawdown_r": _num(r.max_drawdown_r),
                 "average_holding_hours": _hours(r.average_holding),
+                "equity_r": [[_iso(t), _num(v)] for t, v in r.equity_r],
             },
             "follower": {
                 "risk_pct": self.risk_pct,
@@ -131,6 +145,7 @@ class Scorecard:
                 "final_equity": _num(self.follower.final_equity),
                 "return_pct": _num(self.follower.return_pct),
                 "trades": self.follower.trades,
+                "equity": [[_iso(t), _num(v)] for t, v in self.follower.equity],
             },
             "red_flags": [
                 {"kind": f.kind, "message_id": f.message_id, "detail": f.detail} for f in self.red_flags
@@ -144,10 +159,7 @@ class Scorecard:
                 }
                 for u in self.unparsed
             ],
-            "no_market_data": [
-                {"message_id": s.message_id, "date": _iso(s.published_at), "symbol": s.symbol}
-                for s in self.no_market_data
-            ],
+            "no_market_data": [_row_dict(s) for s in self.no_market_data],
             "outcomes": [_row_dict(s) for s in self.rows],
             "notes": self.notes,
         }
@@ -161,6 +173,7 @@ def audit(
     risk_pct: float = 1.0,
     lookback_bars: int = DEFAULT_LOOKBACK_BARS,
     partials: bool = True,
+    expiry: timedelta | None = None,
 ) -> Scorecard:
     """Score a channel from its messages and the bars of the symbols it trades (see the module rules)."""
     if lookback_bars < 1:
@@ -177,7 +190,7 @@ def audit(
         if not parsed.is_signal and not any(p in _ATTEMPTS for p in parsed.problems):
             continue
         signal_like += 1
-        published = _published_at(message)
+        published = published_at(message)
         local_dates += message.date_unixtime is None and published is not None
         flags.extend(_parser_flags(message, parsed))
         blocking = [p for p in parsed.problems if p.startswith(_BLOCKING_PREFIXES)]
@@ -189,7 +202,7 @@ def audit(
         if not blocking:
             assert parsed.side is not None and published is not None
             try:
-                spec = _spec(parsed, published, expiry_bars)
+                spec = _spec(parsed, published, expiry if expiry is not None else expiry_bars)
             except OutcomeError as exc:
                 blocking.append(str(exc))
         if spec is None or published is None:
@@ -200,7 +213,7 @@ def audit(
         assert parsed.symbol is not None and parsed.side is not None
         frame = bars.get(parsed.symbol.upper())
         outcome = None
-        if frame is not None:
+        if frame is not None and _covers(frame, published):
             outcome = follow(spec, frame, partials=partials)
             if _posted_after_move(spec, frame, lookback_bars, partials):
                 flags.append(
@@ -246,10 +259,12 @@ def audit(
         expiry_bars=expiry_bars,
         lookback_bars=lookback_bars,
         notes=notes,
+        expiry=expiry,
     )
 
 
-def _published_at(message: ChannelMessage) -> datetime | None:
+def published_at(message: ChannelMessage) -> datetime | None:
+    """When the message was posted, in UTC (see the module rules)."""
     if message.date_unixtime is not None:
         return datetime.fromtimestamp(message.date_unixtime, UTC)
     if message.date:
@@ -270,7 +285,7 @@ def _edit_time(message: ChannelMessage) -> str:
 def _edit_detail(message: ChannelMessage, outcome: Outcome | None) -> str:
     detail = f"edited {_edit_time(message)}"
     edit = ChannelMessage(text="", date=message.edited, date_unixtime=message.edited_unixtime)
-    edited = _published_at(edit)
+    edited = published_at(edit)
     if edited is None or outcome is None:
         return detail
     when = pd.Timestamp(edited)
@@ -292,7 +307,7 @@ def _parser_flags(message: ChannelMessage, parsed: ParsedSignal) -> list[RedFlag
     return flags
 
 
-def _spec(parsed: ParsedSignal, published: datetime, expiry_bars: int) -> SignalSpec:
+def _spec(parsed: ParsedSignal, published: datetime, expiry: int | timedelta) -> SignalSpec:
     side = 1 if parsed.side == "long" else -1
     # Channels list targets nearest first; sorting in the trade's direction covers the ones that don't.
     targets = sorted(parsed.targets, reverse=side < 0)
@@ -302,7 +317,7 @@ def _spec(parsed: ParsedSignal, published: datetime, expiry_bars: int) -> Signal
         entry=parsed.entry,
         stop=parsed.stop,
         targets=targets,
-        expiry=expiry_bars,
+        expiry=expiry,
     )
 
 
@@ -311,6 +326,17 @@ def _aligned(frame: pd.DataFrame) -> pd.DataFrame:
     if isinstance(frame.index, pd.DatetimeIndex) and frame.index.tz is None:
         return frame.tz_localize(UTC)
     return frame
+
+
+def _covers(frame: pd.DataFrame, published: datetime) -> bool:
+    """Whether the bars span the message's time: a signal before the first bar would otherwise be
+    filled on bars long after it, and one after the last bar would read as still open."""
+    if frame.empty:
+        return False
+    index = frame.index
+    spacing = (index[1:] - index[:-1]).min() if len(index) > 1 else pd.Timedelta(0)
+    moment = pd.Timestamp(published)
+    return bool(index[0] <= moment < index[-1] + spacing)
 
 
 def _posted_after_move(spec: SignalSpec, frame: pd.DataFrame, lookback_bars: int, partials: bool) -> bool:

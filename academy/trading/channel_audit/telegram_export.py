@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ChannelMessage", "ExportError", "read_messages"]
+__all__ = ["ChannelMessage", "ExportError", "export_name", "parse_messages", "read_messages"]
 
 
 class ExportError(ValueError):
@@ -39,6 +39,11 @@ def read_messages(path: Path) -> Iterator[ChannelMessage]:
         raw = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExportError(f"cannot read {path}: {exc}") from exc
+    yield from parse_messages(raw, str(path))
+
+
+def parse_messages(raw: str, path: str = "the file") -> Iterator[ChannelMessage]:
+    """`read_messages` for text already in memory (an upload); `path` names it in errors."""
     if not raw.strip():
         raise ExportError(f"{path} is empty")
     try:
@@ -57,7 +62,17 @@ def read_messages(path: Path) -> Iterator[ChannelMessage]:
         yield _message(item, f"{path}: message #{index + 1}")
 
 
-def _export_messages(document: Any, path: Path) -> list[Any]:
+def export_name(raw: str) -> str | None:
+    """The chat's name in a one-chat export, if the text is one."""
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    name = document.get("name") if isinstance(document, dict) else None
+    return name.strip() or None if isinstance(name, str) else None
+
+
+def _export_messages(document: Any, path: str) -> list[Any]:
     if isinstance(document, list):
         return document
     if isinstance(document, dict) and isinstance(document.get("messages"), list):
@@ -74,7 +89,7 @@ def _export_messages(document: Any, path: Path) -> list[Any]:
     )
 
 
-def _json_lines(raw: str, path: Path) -> Iterator[ChannelMessage]:
+def _json_lines(raw: str, path: str) -> Iterator[ChannelMessage]:
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue

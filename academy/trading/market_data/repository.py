@@ -6,18 +6,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import DateTime, String, func, select, type_coerce
+from sqlalchemy import DateTime, String, exists, func, literal, select, type_coerce, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy.kit.repository import Repository
 from academy.models import Bar, Instrument
 from academy.trading.market_data.feed import BAR_COLUMNS, empty_bars
+from academy.trading.market_data.timeframes import TIMEFRAMES
 
 # 8 parameters a row: 1,000 rows stay far below both SQLite's (32,766) and PostgreSQL's (32,767) limits.
 CHUNK_ROWS = 1000
 _BARS = Bar.__table__
 _KEY = ("instrument_id", "timeframe", "open_time")
+
+
+# Bars a user uploaded for an audit live on venue "upload:<user id>": private, so never listed.
+UPLOAD_VENUE_PREFIX = "upload:"
 
 
 class InstrumentRepository(Repository[Instrument]):
@@ -29,9 +34,11 @@ class InstrumentRepository(Repository[Instrument]):
         )
 
     async def listing(
-        self, *, active_only: bool, simulated: bool | None, asset_class: str | None
+        self, *, active_only: bool, simulated: bool | None, asset_class: str | None, uploads: bool = False
     ) -> Sequence[Instrument]:
         stmt = select(Instrument).order_by(Instrument.venue, Instrument.symbol)
+        if not uploads:
+            stmt = stmt.where(Instrument.venue.not_like(f"{UPLOAD_VENUE_PREFIX}%"))
         if active_only:
             stmt = stmt.where(Instrument.active.is_(True))
         if simulated is not None:
@@ -129,6 +136,29 @@ class BarRepository:
         if timeframe is not None:
             stmt = stmt.where(Bar.timeframe == timeframe)
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def timeframes_of(self, instrument_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The timeframes that have bars, shortest first, for many instruments in one statement."""
+        found: dict[int, list[str]] = {i: [] for i in instrument_ids}
+        if not instrument_ids:
+            return found
+        # One EXISTS probe per (instrument, timeframe) seeks the primary key; a DISTINCT over the
+        # bars would walk every stored bar.
+        ids = list(instrument_ids)
+        stmt = union_all(
+            *(
+                select(Instrument.id, literal(timeframe, String).label("timeframe")).where(
+                    Instrument.id.in_(ids),
+                    exists().where(Bar.instrument_id == Instrument.id, Bar.timeframe == timeframe),
+                )
+                for timeframe in TIMEFRAMES
+            )
+        )
+        rows = (await self.session.execute(stmt)).all()
+        order = {timeframe: i for i, timeframe in enumerate(TIMEFRAMES)}
+        for instrument_id, timeframe in sorted(rows, key=lambda r: order[r[1]]):
+            found[instrument_id].append(timeframe)
+        return found
 
     async def timeframes(self, instrument_id: int) -> list[str]:
         stmt = (

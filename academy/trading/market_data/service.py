@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,12 +13,16 @@ import pandas as pd
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from academy.kit import realtime
 from academy.kit.errors import NotFound
+from academy.kit.uow import after_commit
 from academy.models import Instrument
 from academy.models.trading import ASSET_CLASSES
+from academy.trading.indicators import REGISTRY, IndicatorInfo
 from academy.trading.market_data.csv_import import CsvReport, Source, read_bars_csv
 from academy.trading.market_data.errors import MarketDataError
 from academy.trading.market_data.feed import BAR_COLUMNS, MarketFeed
+from academy.trading.market_data.repository import UPLOAD_VENUE_PREFIX as UPLOAD_VENUE_PREFIX
 from academy.trading.market_data.repository import BarRepository, InstrumentRepository
 from academy.trading.market_data.simulator import SIMULATED_MARKETS
 from academy.trading.market_data.simulator import VENUE as SIMULATED_VENUE
@@ -28,6 +33,69 @@ log = structlog.get_logger()
 # One microsecond is the storage resolution, so [first, last + 1 µs) is exactly [first, last].
 _RESOLUTION = timedelta(microseconds=1)
 _MAX_FEED_ROUNDS = 50
+# The most bars one upsert pushes to open charts: a first import or a long outage would otherwise
+# flood the hub (whose per-subscriber queue holds 100); a chart fills larger gaps by reloading.
+LIVE_BARS = 50
+# Indicator parameters are whole bar counts, except Bollinger's width in standard deviations
+# (the registry's warm-up measurement makes the same distinction).
+_FLOAT_PARAMS = frozenset({"deviations"})
+_MAX_PERIOD = 1000
+_MAX_DEVIATIONS = 10.0
+
+
+def bars_channel(instrument_id: int, timeframe: str) -> str:
+    """The hub channel on which closed bars of one instrument and timeframe are announced."""
+    return f"lab:bars:{instrument_id}:{timeframe}"
+
+
+def bar_messages(instrument_id: int, timeframe: str, bars: pd.DataFrame) -> list[dict[str, Any]]:
+    """The live messages for closed bars, as published on `bars_channel`."""
+    seconds = pd.DatetimeIndex(bars.index).as_unit("s").asi8.tolist()
+    columns = [bars[c].to_numpy(dtype=float).tolist() for c in BAR_COLUMNS]
+    return [
+        {
+            "type": "bar",
+            "instrument_id": instrument_id,
+            "timeframe": timeframe,
+            "bar": {"time": t, "open": o, "high": h, "low": lo, "close": c, "volume": v},
+        }
+        for t, o, h, lo, c, v in zip(seconds, *columns, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class IndicatorSeries:
+    """An indicator's outputs aligned to `index` (the requested bars), NaN where undefined."""
+
+    name: str
+    params: dict[str, float]
+    index: pd.DatetimeIndex
+    outputs: dict[str, np.ndarray]
+    warmup: int
+
+
+def indicator_arguments(info: IndicatorInfo, given: Mapping[str, str]) -> tuple[float, ...]:
+    """The indicator's positional parameters from text values by name; defaults fill the gaps."""
+    unknown = sorted(set(given) - set(info.params))
+    if unknown:
+        takes = ", ".join(info.params) or "no parameters"
+        raise MarketDataError(f"{info.name} has no parameter {', '.join(unknown)}; it takes {takes}")
+    args: list[float] = []
+    for param, default in zip(info.params, info.defaults, strict=True):
+        raw = given.get(param)
+        try:
+            value = float(default if raw is None else raw)
+        except ValueError:
+            raise MarketDataError(f"{info.name} {param} must be a number, not {raw!r}") from None
+        if param in _FLOAT_PARAMS:
+            if not 0 < value <= _MAX_DEVIATIONS:
+                raise MarketDataError(f"{info.name} {param} must be above 0 and at most {_MAX_DEVIATIONS:g}")
+            args.append(value)
+        else:
+            if not value.is_integer() or not 1 <= value <= _MAX_PERIOD:
+                raise MarketDataError(f"{info.name} {param} must be a whole number from 1 to {_MAX_PERIOD}")
+            args.append(int(value))
+    return tuple(args)
 
 
 @dataclass(frozen=True)
@@ -116,9 +184,11 @@ class MarketDataService:
         active_only: bool = True,
         simulated: bool | None = None,
         asset_class: str | None = None,
+        uploads: bool = False,
     ) -> Sequence[Instrument]:
+        """Listed instruments; `uploads` adds users' private audit uploads (the audit filters them)."""
         return await InstrumentRepository(session).listing(
-            active_only=active_only, simulated=simulated, asset_class=asset_class
+            active_only=active_only, simulated=simulated, asset_class=asset_class, uploads=uploads
         )
 
     async def instrument(self, session: AsyncSession, instrument_id: int) -> Instrument:
@@ -155,6 +225,7 @@ class MarketDataService:
         if bars.empty:
             return UpsertCounts()
         repo = BarRepository(session)
+        previous_last = await repo.last_time(instrument.id, timeframe)
         stored = await repo.frame(
             instrument.id,
             timeframe,
@@ -174,6 +245,10 @@ class MarketDataService:
         )
         if not write.empty:
             await repo.upsert(_rows(instrument.id, timeframe, write))
+            # Only the tail goes live: corrections deep in history don't move an open chart.
+            live = write if previous_last is None else write[write.index >= previous_last]
+            if not live.empty:
+                _publish_after_commit(session, instrument.id, timeframe, live.iloc[-LIVE_BARS:])
         log.info(
             "market_data.bars_upserted",
             instrument_id=instrument.id,
@@ -212,6 +287,59 @@ class MarketDataService:
 
     async def timeframes(self, session: AsyncSession, instrument_id: int) -> list[str]:
         return await BarRepository(session).timeframes(instrument_id)
+
+    async def timeframes_of(
+        self, session: AsyncSession, instrument_ids: Sequence[int]
+    ) -> dict[int, list[str]]:
+        """The timeframes with bars of each instrument, shortest first."""
+        return await BarRepository(session).timeframes_of(instrument_ids)
+
+    async def bars_after(
+        self, session: AsyncSession, instrument_id: int, timeframe: str, after: datetime, limit: int
+    ) -> pd.DataFrame:
+        """The latest `limit` bars opened strictly after `after`, oldest first."""
+        return await self.bars(session, instrument_id, timeframe, start=after + _RESOLUTION, limit=limit)
+
+    async def indicator(
+        self,
+        session: AsyncSession,
+        instrument_id: int,
+        timeframe: str,
+        name: str,
+        params: Mapping[str, str],
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> IndicatorSeries:
+        """An indicator over the bars `bars()` returns for the same arguments, aligned to them.
+
+        It is computed from up to warm-up - 1 earlier bars on, so the first requested bar has a value
+        whenever enough history is stored; the values equal TA-Lib's on that longer series."""
+        info = REGISTRY.get(name)
+        if info is None:
+            raise MarketDataError(f"Unknown indicator '{name}' (known: {', '.join(REGISTRY)})")
+        args = indicator_arguments(info, params)
+        window = await self.bars(session, instrument_id, timeframe, start, end, limit)
+        with _talib_parameters(info, args):
+            warmup = info.warmup(*args)
+        history = window
+        if not window.empty and warmup > 1:
+            before = await self.bars(
+                session, instrument_id, timeframe, end=window.index[0].to_pydatetime(), limit=warmup - 1
+            )
+            history = pd.concat([before, window]) if not before.empty else window
+        with _talib_parameters(info, args):
+            result = info.fn(*(history[c].to_numpy() for c in info.inputs), *args)
+        series = result if isinstance(result, tuple) else (result,)
+        skip = len(history) - len(window)
+        return IndicatorSeries(
+            name=name,
+            params=dict(zip(info.params, args, strict=True)),
+            index=pd.DatetimeIndex(window.index),
+            outputs={o: values[skip:] for o, values in zip(info.outputs, series, strict=True)},
+            warmup=warmup,
+        )
 
     async def collect(
         self, session: AsyncSession, instrument: Instrument, timeframe: str, feed: MarketFeed
@@ -288,6 +416,32 @@ def clean_bars(frame: pd.DataFrame) -> pd.DataFrame:
             times = ", ".join(str(t) for t in bars.index[bad.to_numpy()][:3])
             raise MarketDataError(f"Invalid bars ({reason}) at {times}")
     return bars
+
+
+@contextlib.contextmanager
+def _talib_parameters(info: IndicatorInfo, args: tuple[float, ...]) -> Iterator[None]:
+    """TA-Lib's own parameter checks (RSI needs a period of 2 or more…) as a clear 422."""
+    try:
+        yield
+    except Exception as exc:
+        if "TA_BAD_PARAM" not in str(exc):
+            raise
+        shown = ", ".join(f"{p}={a:g}" for p, a in zip(info.params, args, strict=True))
+        raise MarketDataError(f"{info.name} does not accept {shown}") from None
+
+
+def _publish_after_commit(
+    session: AsyncSession, instrument_id: int, timeframe: str, bars: pd.DataFrame
+) -> None:
+    channel = bars_channel(instrument_id, timeframe)
+    messages = bar_messages(instrument_id, timeframe, bars)
+
+    async def publish() -> None:
+        hub = realtime.hub()
+        for message in messages:
+            await hub.publish(channel, message)
+
+    after_commit(session, publish)
 
 
 def _rows(instrument_id: int, timeframe: str, bars: pd.DataFrame) -> list[dict[str, Any]]:

@@ -127,6 +127,8 @@ class FollowerReturn:
     final_equity: float
     return_pct: float
     trades: int
+    # The equity after each exit, from `start` at the first fill; its last value is `final_equity`.
+    equity: list[tuple[pd.Timestamp, float]] = field(default_factory=list)
 
 
 def follower_return(
@@ -151,15 +153,18 @@ def follower_return(
         events.append((o.exit_time, 1, i))
     events.sort()
     equity = float(start)
+    curve = [(events[0][0], equity)] if events else []
     stakes: dict[int, float] = {}
-    for _, kind, i in events:
+    for time, kind, i in events:
         if kind == 0:
             stakes[i] = equity * risk_pct / 100.0
         else:
             equity += stakes.pop(i) * float(taken[i].result_r or 0.0)
+            curve.append((time, equity))
     return FollowerReturn(
         start=float(start),
         final_equity=equity,
         return_pct=(equity / start - 1.0) * 100.0,
         trades=len(taken),
+        equity=curve,
     )
