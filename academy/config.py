@@ -96,6 +96,24 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_timeout: float = 10.0
 
+    # The AI coach. With an empty LLM base URL the embedded grounded answerer answers; with one, any
+    # OpenAI-compatible server (OpenAI, Ollama, vLLM…) does, and the embedded answerer takes over when
+    # it fails or times out.
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 20.0
+    # "auto": the local MiniLM model when the `semantic` extra is installed, else full-text only;
+    # "openai": the embeddings endpoint below; "none": full-text only.
+    embeddings: str = "auto"
+    embeddings_base_url: str = ""
+    embeddings_api_key: str = ""
+    embeddings_model: str = "text-embedding-3-small"
+    # Below this retrieval confidence (0..1) a question goes to the curators instead of being answered.
+    coach_confidence_threshold: float = 0.35
+    # Questions a student may ask per day (UTC) until billing plans set it per tier; staff are not limited.
+    coach_daily_messages: int = 50
+
     # Jobs run through Celery; "inline" runs them after commit in the same process (tests only).
     jobs_inline: bool = False
     worker_concurrency: int = 2

@@ -1,6 +1,7 @@
 from academy.models.auth import EmailToken, RefreshToken, WebSession
 from academy.models.base import Base
 from academy.models.billing import AccessGrant
+from academy.models.coach import ChunkEmbedding, CoachConversation, CoachEscalation, CoachMessage
 from academy.models.course import (
     Course,
     CourseCurator,
@@ -48,6 +49,10 @@ __all__ = [
     "ChannelAudit",
     "ChannelInstrument",
     "ChannelSubscription",
+    "ChunkEmbedding",
+    "CoachConversation",
+    "CoachEscalation",
+    "CoachMessage",
     "Course",
     "CourseCurator",
     "Email",

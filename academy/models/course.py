@@ -164,6 +164,9 @@ class FaqEntry(IdMixin, Base):
     question: Mapped[str] = mapped_column(Text)
     answer: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "content" entries come from the course folder (the importer owns them); "curator" entries are
+    # answers curators published from the coach's queue, which an import never touches.
+    source: Mapped[str] = mapped_column(String(16), default="content", server_default="content")
 
 
 class SearchDocument(IdMixin, Base):
