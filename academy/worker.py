@@ -27,6 +27,7 @@ TASK_MODULES = (
     "academy.notification.tasks",
     "academy.trading.signal.tasks",
     "academy.trading.backtest.tasks",
+    "academy.coach.tasks",
 )
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -37,6 +38,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "notification.send_digests": {"task": "notification.send_digests", "schedule": timedelta(days=1)},
     # New closed bars for every watched series; the feeds only ever return what closed since.
     "trading.collect": {"task": "trading.collect", "schedule": timedelta(minutes=1)},
+    # Embeds only chunks that are new or changed since the last run, so a frequent run is cheap.
+    "coach.sync_knowledge": {"task": "coach.sync_knowledge", "schedule": timedelta(minutes=10)},
 }
 
 

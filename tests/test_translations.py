@@ -131,6 +131,8 @@ DYNAMIC_MESSAGES: tuple[str, ...] = (
     N_("not filled"),
     N_("open"),
     N_("waiting for the next bar"),
+    # The coach's stats: the topic of escalations asked outside any lesson or course.
+    N_("General"),
 )
 
 

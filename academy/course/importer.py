@@ -290,7 +290,8 @@ class CourseImporter:
             )
             for position, spec in enumerate(specs)
         ]
-        current = {f.position: f for f in await self.repo.faq(course.id)}
+        # Curator entries (published from the coach's queue) are not the folder's to change.
+        current = {f.position: f for f in await self.repo.faq(course.id, source="content")}
         await self._entries(course, "faq", current, entries, lambda e: FaqEntry(position=e.key))
 
     async def _entries(

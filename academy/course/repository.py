@@ -260,9 +260,15 @@ class CourseRepository(Repository[Course]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def faq(self, course_id: int) -> Sequence[FaqEntry]:
+    async def faq(self, course_id: int, *, source: str | None = None) -> Sequence[FaqEntry]:
         stmt = select(FaqEntry).where(FaqEntry.course_id == course_id).order_by(FaqEntry.position)
+        if source is not None:
+            stmt = stmt.where(FaqEntry.source == source)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def last_faq_position(self, course_id: int) -> int:
+        stmt = select(func.max(FaqEntry.position)).where(FaqEntry.course_id == course_id)
+        return int((await self.session.execute(stmt)).scalar_one_or_none() or 0)
 
     # --- search documents ---
 

@@ -42,6 +42,7 @@ from academy.models import Course, FaqEntry, GlossaryTerm, Lesson, Module, Quiz,
 log = structlog.get_logger()
 
 SEARCH_KINDS = ("lesson", "glossary", "faq")
+CURATOR_FAQ_POSITIONS = 100_000
 
 
 def is_staff(user: User | None) -> bool:
@@ -112,7 +113,10 @@ class CourseService:
             glossary=[
                 TermSpec(t.term, t.definition, list(t.see_also)) for t in await repo.glossary(course.id)
             ],
-            faq=[FaqSpec(f.question, f.answer, list(f.tags)) for f in await repo.faq(course.id)],
+            faq=[
+                FaqSpec(f.question, f.answer, list(f.tags))
+                for f in await repo.faq(course.id, source="content")
+            ],
         )
         return write_course(spec, folder)
 
@@ -329,6 +333,32 @@ class CourseService:
 
     async def faq(self, session: AsyncSession, course_id: int) -> Sequence[FaqEntry]:
         return await CourseRepository(session).faq(course_id)
+
+    async def publish_faq(
+        self, session: AsyncSession, course_id: int, question: str, answer: str
+    ) -> FaqEntry:
+        """Add a curator's answer to the course FAQ and its search index (so the coach finds it)."""
+        course = await self.find(session, course_id)
+        if course is None:
+            raise NotFound("No such course")
+        repo = CourseRepository(session)
+        # Above any position a course folder uses, so content imports and curator entries never meet.
+        position = max(await repo.last_faq_position(course_id), CURATOR_FAQ_POSITIONS - 1) + 1
+        entry = FaqEntry(
+            course_id=course_id,
+            position=position,
+            question=question,
+            answer=answer,
+            tags=[],
+            source="curator",
+        )
+        session.add(entry)
+        await session.flush()
+        await CourseImporter(session, storage())._index(
+            "faq", entry.id, course, question, markdown.plain_text(answer)
+        )
+        log.info("course.faq_published", course_id=course_id, faq_entry_id=entry.id)
+        return entry
 
     # --- authoring ---
 

@@ -79,6 +79,14 @@ class EnrollmentRepository(Repository[Enrollment]):
         )
         return (await self.session.execute(stmt)).first() is not None
 
+    async def curator_ids(self, course_id: int) -> list[int]:
+        stmt = (
+            select(CourseCurator.user_id)
+            .where(CourseCurator.course_id == course_id)
+            .order_by(CourseCurator.user_id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def curated_course_ids(self, user_id: int) -> set[int]:
         stmt = select(CourseCurator.course_id).where(CourseCurator.user_id == user_id)
         return set((await self.session.execute(stmt)).scalars())

@@ -370,5 +370,11 @@ class EnrollmentService:
     async def is_curator(self, session: AsyncSession, user: User, course_id: int) -> bool:
         return await EnrollmentRepository(session).is_curator(user.id, course_id)
 
+    async def curator_ids(self, session: AsyncSession, course_id: int) -> list[int]:
+        return await EnrollmentRepository(session).curator_ids(course_id)
+
+    async def curated_course_ids(self, session: AsyncSession, user: User) -> set[int]:
+        return await EnrollmentRepository(session).curated_course_ids(user.id)
+
 
 enrollment_service = EnrollmentService()

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from academy.kit.repository import Repository
-from academy.models import QuizAttempt
+from academy.models import Enrollment, Lesson, Question, Quiz, QuizAttempt
 
 
 class QuizRepository(Repository[QuizAttempt]):
@@ -37,3 +37,29 @@ class QuizRepository(Repository[QuizAttempt]):
             .limit(1)
         )
         return await self.one_or_none(stmt)
+
+    async def unpassed_questions(self, user_id: int) -> list[tuple[Question, Lesson]]:
+        """Questions of quizzes the user has not passed, in the courses they are enrolled in."""
+        passed = select(QuizAttempt.quiz_id).where(
+            QuizAttempt.user_id == user_id, QuizAttempt.passed.is_(True)
+        )
+        enrolled = select(Enrollment.course_id).where(Enrollment.user_id == user_id)
+        stmt = (
+            select(Question, Lesson)
+            .join(Quiz, Quiz.id == Question.quiz_id)
+            .join(Lesson, Lesson.id == Quiz.lesson_id)
+            .where(Lesson.course_id.in_(enrolled), Quiz.id.not_in(passed))
+            .order_by(Lesson.id, Question.position)
+        )
+        return [(q, lesson) for q, lesson in (await self.session.execute(stmt)).tuples()]
+
+    async def recent(self, user_id: int, limit: int) -> list[tuple[QuizAttempt, Lesson]]:
+        stmt = (
+            select(QuizAttempt, Lesson)
+            .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+            .join(Lesson, Lesson.id == Quiz.lesson_id)
+            .where(QuizAttempt.user_id == user_id)
+            .order_by(QuizAttempt.created_at.desc(), QuizAttempt.id.desc())
+            .limit(limit)
+        )
+        return [(a, lesson) for a, lesson in (await self.session.execute(stmt)).tuples()]

@@ -53,3 +53,20 @@ class AttemptRead(BaseModel):
     achievements: list[str] = []
     course_completed: bool = False
     certificate_code: str | None = None
+
+
+class GradedItem(BaseModel):
+    """A graded question the student has not finished: the coach hints at it instead of answering."""
+
+    prompt: str
+    quiz_id: int
+    lesson_id: int
+    lesson_title: str
+    course_id: int
+
+
+class RecentResult(BaseModel):
+    lesson_title: str
+    score: int
+    passed: bool
+    at: datetime

@@ -17,7 +17,14 @@ from academy.kit.pagination import Page, PageParams
 from academy.models import Question, Quiz, QuizAttempt, Role, User
 from academy.quiz import grading
 from academy.quiz.repository import QuizRepository
-from academy.quiz.schemas import AttemptRead, QuestionFeedback, QuestionRead, QuizRead
+from academy.quiz.schemas import (
+    AttemptRead,
+    GradedItem,
+    QuestionFeedback,
+    QuestionRead,
+    QuizRead,
+    RecentResult,
+)
 
 log = structlog.get_logger()
 
@@ -180,6 +187,27 @@ class QuizService:
             quiz.id, target, offset=params.offset, limit=params.size
         )
         return Page(items=[self._attempt(a) for a in rows], total=total, page=params.page, size=params.size)
+
+    async def open_graded_items(self, session: AsyncSession, user: User) -> list[GradedItem]:
+        """Quiz questions in the user's courses whose quiz they have not passed yet."""
+        rows = await QuizRepository(session).unpassed_questions(user.id)
+        return [
+            GradedItem(
+                prompt=q.prompt,
+                quiz_id=q.quiz_id,
+                lesson_id=lesson.id,
+                lesson_title=lesson.title,
+                course_id=lesson.course_id,
+            )
+            for q, lesson in rows
+        ]
+
+    async def recent_results(self, session: AsyncSession, user: User, limit: int = 3) -> list[RecentResult]:
+        rows = await QuizRepository(session).recent(user.id, limit)
+        return [
+            RecentResult(lesson_title=lesson.title, score=a.score, passed=a.passed, at=a.created_at)
+            for a, lesson in rows
+        ]
 
 
 quiz_service = QuizService()

@@ -5,7 +5,7 @@ The design names this `academy/web.py`; it lives here because `web/` is a packag
 
 from fastapi import APIRouter, Depends
 
-from academy.web import account, dev, lab, learn, live, ops, public, studio
+from academy.web import account, coach, dev, lab, learn, live, ops, public, studio
 from academy.web.forms import csrf_protect
 from academy.web.lab import live as lab_live
 
@@ -19,5 +19,6 @@ pages.include_router(account.router)
 pages.include_router(learn.router)
 pages.include_router(studio.router)
 pages.include_router(lab.router)
+pages.include_router(coach.router)
 pages.include_router(dev.router)
 router.include_router(pages)

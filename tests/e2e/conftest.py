@@ -37,7 +37,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # A fresh data folder under pytest's tmp dir (kept for the last few runs: serve.log helps debugging).
-    server = Server(tmp_path_factory.mktemp("academy-data"))
+    server = Server(
+        tmp_path_factory.mktemp("academy-data"),
+        extra_env={
+            # Every journey signs up and signs in from 127.0.0.1 against one server: together they pass
+            # the per-minute limits meant for one person (the limits have their own tests).
+            "ACADEMY_RATE_LIMIT_SIGNUP": "100/minute",
+            "ACADEMY_RATE_LIMIT_LOGIN": "100/minute",
+            # The same full-text coach whether or not this machine has the optional `semantic` extra.
+            "ACADEMY_EMBEDDINGS": "none",
+        },
+    )
     server.prepare()
     server.start()
     try:
