@@ -42,7 +42,7 @@ from academy.enrollment.service import enrollment_service
 from academy.integrations.llm import llm
 from academy.integrations.llm.citations import cited_numbers, strip_invalid
 from academy.integrations.llm.protocol import LLM, AnswerRequest, LLMError, Passage, Turn
-from academy.kit import clock, i18n, jobs
+from academy.kit import clock, i18n
 from academy.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unprocessable
 from academy.kit.pagination import Page, PageParams
 from academy.kit.uow import UnitOfWork
@@ -59,7 +59,6 @@ Mode = Literal["answer", "hint", "refusal", "uncovered"]
 NOTIFICATION_KIND = "coach"
 PASSAGES = 5
 HISTORY_TURNS = 6
-SYNC_TASK = "coach.sync_knowledge"
 _PIECE = re.compile(r"\S+\s*")
 
 
@@ -403,8 +402,6 @@ class CoachService:
                 session, escalation.course_id, question, data.answer.strip()
             )
             escalation.faq_entry_id = entry.id
-            if SYNC_TASK in jobs.registry():
-                jobs.enqueue(session, SYNC_TASK)
         message = CoachMessage(
             conversation_id=escalation.conversation_id,
             role="curator",

@@ -34,7 +34,7 @@ from academy.course.schemas import (
 )
 from academy.course.structure import CourseStructure, LessonInfo, ModuleInfo, structures
 from academy.integrations.storage import Storage, storage
-from academy.kit import clock
+from academy.kit import clock, jobs
 from academy.kit.errors import NotFound
 from academy.kit.pagination import Page, PageParams
 from academy.models import Course, FaqEntry, GlossaryTerm, Lesson, Module, Quiz, Role, User
@@ -43,6 +43,7 @@ log = structlog.get_logger()
 
 SEARCH_KINDS = ("lesson", "glossary", "faq")
 CURATOR_FAQ_POSITIONS = 100_000
+KNOWLEDGE_SYNC_TASK = "coach.sync_knowledge"
 
 
 def is_staff(user: User | None) -> bool:
@@ -57,6 +58,8 @@ class CourseService:
     ) -> ImportReport:
         spec = read_course(folder)
         report = await CourseImporter(session, files or storage()).run(spec)
+        if report.changed:
+            _refresh_knowledge(session)
         log.info("course.imported", course_id=report.course_id, summary=report.summary())
         return report
 
@@ -357,6 +360,7 @@ class CourseService:
         await CourseImporter(session, storage())._index(
             "faq", entry.id, course, question, markdown.plain_text(answer)
         )
+        _refresh_knowledge(session)
         log.info("course.faq_published", course_id=course_id, faq_entry_id=entry.id)
         return entry
 
@@ -384,6 +388,7 @@ class CourseService:
         assert course is not None
         course.updated_at = clock.now()  # a new version of the course's cached shape
         await CourseImporter(session, storage())._index_lesson(lesson, course)
+        _refresh_knowledge(session)
         log.info("course.lesson_updated", lesson_id=lesson.id, fields=sorted(changes))
         return lesson
 
@@ -423,6 +428,13 @@ class CourseService:
                 )
             )
         return Page(items=items, total=total, page=params.page, size=params.size)
+
+
+def _refresh_knowledge(session: AsyncSession) -> None:
+    """The coach's vectors follow the search chunks: its task re-embeds only the chunks that changed
+    (named, not imported: the coach builds on this domain, not the other way round)."""
+    if KNOWLEDGE_SYNC_TASK in jobs.registry():
+        jobs.enqueue(session, KNOWLEDGE_SYNC_TASK)
 
 
 def _safe_snippet(snippet: str) -> str:
