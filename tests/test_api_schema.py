@@ -58,6 +58,10 @@ def test_api_conforms_to_its_schema(live_server: str, tmp_path: Path) -> None:
             f"Authorization: Bearer {token}",
             "--suppress-health-check",
             "all",
+            # Jobs run inline here, so a request that queues a backtest waits for it: on a busy CI
+            # machine that outlasts the default timeout without anything being wrong.
+            "--request-timeout",
+            "60",
             "--report",
             "junit",
             "--report-dir",
