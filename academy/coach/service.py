@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
@@ -452,8 +452,9 @@ class CoachService:
             and course_id not in await enrollment_service.curated_course_ids(session, viewer)
         ):
             raise NotFound("No such course")
-        end = end or clock.now()
-        start = start or end - timedelta(days=30)
+        # A date-time without a zone is read as UTC, like every time the API stores.
+        end = _utc(end) if end else clock.now()
+        start = _utc(start) if start else end - timedelta(days=30)
         if start >= end:
             raise Unprocessable("The start must be before the end")
         repo = CoachRepository(session)
@@ -698,6 +699,10 @@ class CoachService:
     def _require_curator(user: User) -> None:
         if user.role not in (Role.curator, Role.admin):
             raise Forbidden("Only curators and admins work the coach's queue")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def _day_start() -> datetime:

@@ -227,3 +227,15 @@ async def test_the_daily_question_limit(client, student, monkeypatch):
     await ask(client, headers, "What is a trend?")
     r = await client.post("/api/v1/coach/messages", json={"text": "What is volume?"}, headers=headers)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+async def test_stats_take_dates_without_a_time_zone_as_utc(client, new_client, student):
+    admin = await make_user(role=Role.admin)
+    headers = await api_login(client, admin.email or "")
+    r = await client.get("/api/v1/coach/stats?start=2026-01-01T00:00:00", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["start"].startswith("2026-01-01T00:00:00")
+    reversed_range = await client.get(
+        "/api/v1/coach/stats?start=2026-02-01T00:00:00&end=2026-01-01T00:00:00", headers=headers
+    )
+    assert reversed_range.status_code == 422

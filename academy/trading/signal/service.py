@@ -485,7 +485,11 @@ class SignalService:
         by_series: dict[tuple[int, str], list[Signal]] = {}
         for signal in signals:
             by_series.setdefault((signal.instrument_id, signal.timeframe), []).append(signal)
-        expiry = {c.id: c.expiry_bars for c in await ChannelRepository(session).listing(active_only=False)}
+        channels = ChannelRepository(session)
+        expiry = {}
+        for channel_id in {s.channel_id for s in signals}:
+            channel = await channels.get(channel_id)
+            expiry[channel_id] = channel.expiry_bars if channel else 20
         for (instrument_id, timeframe), group in by_series.items():
             oldest = min(s.created_at for s in group)
             bars = await market_data_service.bars(
