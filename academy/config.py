@@ -114,6 +114,25 @@ class Settings(BaseSettings):
     # Questions a student may ask per day (UTC) until billing plans set it per tier; staff are not limited.
     coach_daily_messages: int = 50
 
+    # Homework: files students may upload (checked by content, not by name).
+    homework_max_file_bytes: int = Field(default=5 * 1024 * 1024)
+    # Retention: students at or above this risk score (0..100) are "at risk".
+    risk_threshold: int = 60
+    # Automatic nudges to students who cross into "at risk" (curators can always nudge by hand).
+    nudge_auto: bool = True
+    nudge_channel: str = "auto"  # "auto" (Telegram when linked, else email), "email" or "telegram"
+    # At most this many nudges per student in `nudge_cap_days` days, manual and automatic together.
+    nudge_cap: int = 1
+    nudge_cap_days: int = 7
+    # No automatic nudge between these hours of the student's own day (22 → 8 wraps midnight).
+    nudge_quiet_start: int = 22
+    nudge_quiet_end: int = 8
+    # Share (0..1) of at-risk episodes held out from automatic nudges, to measure what nudging does.
+    nudge_holdout_share: float = 0.2
+    # Curator hours saved: minutes a human would have spent per answered question and per grading.
+    minutes_per_question: float = 6.0
+    minutes_per_grading: float = 12.0
+
     # Jobs run through Celery; "inline" runs them after commit in the same process (tests only).
     jobs_inline: bool = False
     worker_concurrency: int = 2

@@ -29,6 +29,8 @@ class ActivityKind(enum.StrEnum):
     certificate_issued = "certificate_issued"
     achievement_unlocked = "achievement_unlocked"
     streak_frozen = "streak_frozen"
+    homework_submitted = "homework_submitted"
+    homework_graded = "homework_graded"
 
 
 class ActivityService:

@@ -16,6 +16,7 @@ from academy.models.course import (
     QuizAttempt,
     SearchDocument,
 )
+from academy.models.homework import Assignment, Submission
 from academy.models.learning import (
     ActivityEvent,
     Certificate,
@@ -26,6 +27,7 @@ from academy.models.learning import (
     XpEvent,
 )
 from academy.models.notification import Email, Notification, NotificationPreference, TelegramMessage
+from academy.models.retention import MetricSnapshot, Nudge, RiskEpisode, RiskModel, RiskScore
 from academy.models.trading import (
     BacktestRun,
     Bar,
@@ -42,6 +44,7 @@ from academy.models.user import Role, User
 __all__ = [
     "AccessGrant",
     "ActivityEvent",
+    "Assignment",
     "BacktestRun",
     "Bar",
     "Base",
@@ -66,18 +69,24 @@ __all__ = [
     "LessonAttachment",
     "LessonPrerequisite",
     "LessonProgress",
+    "MetricSnapshot",
     "Module",
     "Notification",
     "NotificationPreference",
+    "Nudge",
     "Question",
     "Quiz",
     "QuizAttempt",
     "RefreshToken",
+    "RiskEpisode",
+    "RiskModel",
+    "RiskScore",
     "Role",
     "SearchDocument",
     "Signal",
     "SignalChannel",
     "SignalOutcome",
+    "Submission",
     "TelegramMessage",
     "User",
     "UserAchievement",
