@@ -8,7 +8,7 @@ PORT ?= 8000
 # Links in emails point at the address the platform is served on.
 export ACADEMY_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench bench-learning bench-trading bench-coach clean
+.PHONY: setup demo serve test test-unit test-pg e2e browser lint fmt bench bench-learning bench-trading bench-coach bench-curator clean
 
 setup: $(VENV)/.installed academy/web/static/vendor/.installed
 
@@ -80,6 +80,11 @@ bench-trading: setup
 # OpenAI-compatible adapter's first-token overhead against a local server that waits 1 s.
 bench-coach: setup
 	$(BIN)/python bench/coach_bench.py
+
+# Dropout-risk rescoring (cold and warm, time and peak RSS), the curator dashboard and the metrics
+# endpoints on 10,000 students with a year of activity (~2 M activity events).
+bench-curator: setup
+	$(BIN)/python bench/curator_bench.py
 
 clean:
 	rm -rf $(VENV) node_modules academy/web/static/vendor var

@@ -157,26 +157,36 @@ def _cli_dispatcher() -> object:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    cohorts: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=12, help="monthly cohorts of earlier students [default: 6]; fewer load faster"
+        ),
+    ] = None,
+) -> None:
     """Load the demo school (idempotent) and print the demo logins."""
 
     from academy.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_summary, load_demo
 
-    async def run(session: AsyncSession) -> str:
-        await load_demo(session)
-        return await demo_summary(session)
+    async def run(session: AsyncSession) -> tuple[bool, list[str]]:
+        created = await (load_demo(session) if cohorts is None else load_demo(session, cohorts=cohorts))
+        return bool(created), await demo_summary(session)
 
-    summary = _in_transaction(run)
+    loaded, summary = _in_transaction(run)
     from academy.demo_coach import load_coach
 
     # Coach answers store themselves in units of work of their own, so this runs after the commit.
     _in_transaction(lambda _session: load_coach())
     settings = get_settings()
     typer.echo("")
+    if not loaded:
+        typer.echo("The demo school was already loaded: nothing changed.")
     typer.echo(f"Academy demo at {settings.base_url}  (password for every account: {DEMO_PASSWORD})")
     for account in DEMO_ACCOUNTS:
         typer.echo(f"  {account.role.value:<8} {account.email}")
-    typer.echo(f"  {summary}")
+    for line in summary:
+        typer.echo(f"  {line}")
     typer.echo(f"  emails the platform sends: {settings.base_url}/dev/outbox")
     typer.echo("")
 
@@ -693,6 +703,121 @@ def coach_eval(
     typer.echo(f"citation accuracy  {report.citation_accuracy:.3f}")
     typer.echo(f"escalation rate    {report.escalation_rate:.3f}")
     typer.echo(f"p95 ms             {report.p95_ms:.0f} (retrieval alone {report.retrieval_p95_ms:.0f})")
+
+
+metrics_app = typer.Typer(help="School metrics: nightly snapshots.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("snapshot")
+def metrics_snapshot(
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (UTC); yesterday by default")] = None,
+) -> None:
+    """Store one day's metrics (idempotent: a re-run overwrites that day)."""
+    from datetime import date, timedelta
+
+    from academy.analytics.service import metrics_service
+    from academy.kit import clock
+    from academy.kit.errors import AppError
+
+    try:
+        target = date.fromisoformat(day) if day else clock.now().date() - timedelta(days=1)
+    except ValueError:
+        raise typer.BadParameter("--day must be YYYY-MM-DD") from None
+
+    async def run(session: AsyncSession) -> int:
+        return await metrics_service.snapshot(session, target)
+
+    try:
+        written = _in_transaction(run)
+    except AppError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{target.isoformat()}: {written} snapshot(s) stored")
+
+
+@metrics_app.command("backfill")
+def metrics_backfill(
+    days: Annotated[int, typer.Option(min=1, max=3660, help="how many days ending yesterday")] = 30,
+) -> None:
+    """Store the metrics of each of the last N days (idempotent), so charts have a history."""
+    from academy.analytics.service import metrics_service
+
+    async def run(session: AsyncSession) -> int:
+        return await metrics_service.backfill(session, days)
+
+    typer.echo(f"{days} day(s): {_in_transaction(run)} snapshot(s) stored")
+
+
+risk_app = typer.Typer(help="Dropout risk: scoring and the school's own risk model.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
+
+
+@risk_app.command("train")
+def risk_train() -> None:
+    """Train a model on finished enrolments; it replaces the rules only if it beats them on held-out data."""
+    from academy.retention.schemas import TrainingReport
+    from academy.retention.service import retention_service
+
+    async def run(session: AsyncSession) -> TrainingReport:
+        return await retention_service.train(session)
+
+    report = _in_transaction(run)
+    if not report.trained:
+        typer.echo(f"not trained: {report.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"model {report.model_id}: {report.n_train} training rows, {report.n_test} held-out rows")
+    typer.echo(f"AUC model {report.auc:.3f}  rules {report.rule_auc:.3f}")
+    typer.echo("active: scoring uses the model" if report.active else f"not active: {report.reason}")
+
+
+@risk_app.command("score")
+def risk_score(
+    course: Annotated[str | None, typer.Option(help="slug of one course; every course by default")] = None,
+) -> None:
+    """Rescore enrolments now (what the hourly job does)."""
+    from academy.course.service import course_service
+    from academy.retention.schemas import RescoreReport
+    from academy.retention.service import retention_service
+
+    async def run(session: AsyncSession) -> RescoreReport | None:
+        course_id = None
+        if course is not None:
+            found = await course_service.by_slug(session, course)
+            if found is None:
+                return None
+            course_id = found.id
+        return await retention_service.rescore(session, course_id=course_id)
+
+    report = _in_transaction(run)
+    if report is None:
+        typer.echo(f"error: no course with slug {course!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"scored {report.scored} enrolment(s) with {report.scorer}: {report.crossed} crossed into at risk, "
+        f"{report.held_out} held out, {report.nudged} nudged"
+    )
+
+
+@risk_app.command("status")
+def risk_status() -> None:
+    """Which scorer is in use, the trained models, and how many students are at risk."""
+    from academy.retention.schemas import ModelStatus
+    from academy.retention.service import retention_service
+
+    async def run(session: AsyncSession) -> ModelStatus:
+        return await retention_service.model_status(session)
+
+    status = _in_transaction(run)
+    last = status.last_computed_at.isoformat(timespec="minutes") if status.last_computed_at else "never"
+    typer.echo(f"scorer: {status.scorer}")
+    typer.echo(f"scored enrolments: {status.scored}, at risk: {status.at_risk}, last scored: {last}")
+    for m in status.models:
+        mark = "*" if m.active else " "
+        typer.echo(
+            f" {mark} model {m.id} ({m.created_at:%Y-%m-%d %H:%M}): AUC {m.auc:.3f} "
+            f"vs rules {m.rule_auc:.3f}, {m.n_train} train / {m.n_test} test rows"
+        )
 
 
 T = TypeVar("T")

@@ -1,9 +1,11 @@
 """Demo data: one account per role, the shipped courses and a believable school around them.
 
 Everything is made through the same services the product uses. The learning history is backdated
-with `clock.frozen`: every generated action runs at its own moment over the last eight weeks, in
-chronological order, so streaks, achievements, deadlines, the activity stream and the weekly board
-all look like a school that has been running for a while.
+with `clock.frozen`: every generated action runs at its own moment, in chronological order, so
+streaks, achievements, deadlines, the activity stream and the weekly board all look like a school
+that has been running for a while. This module plans the last eight weeks (the demo student and
+forty others); academy.demo_school adds half a year of earlier cohorts, homework, risk rescoring,
+nudges and metrics, merged into the same timeline.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import contextlib
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -27,7 +29,8 @@ from academy.config import ROOT
 from academy.course.service import course_service
 from academy.demo_lab import load_lab
 from academy.enrollment.service import enrollment_service
-from academy.kit import clock
+from academy.homework.service import homework_service
+from academy.kit import clock, jobs
 from academy.kit.pagination import PageParams
 from academy.models import Course, Lesson, Question, Role, User
 from academy.notification.schemas import NotificationPayload
@@ -40,6 +43,9 @@ DEMO_PASSWORD = "academy-demo"
 DEMO_DOMAIN = "demo.academy.school"
 CONTENT_DIR = ROOT / "content"
 GENERATED_STUDENTS = 40
+# Earlier monthly cohorts (academy.demo_school), so the school has months of finished enrolments.
+COHORTS = 6
+COHORT_SIZE = 20
 SEED = 2026
 DAY = timedelta(days=1)
 _UNPLACED = datetime.min  # an action's moment before its sitting is placed
@@ -50,8 +56,8 @@ class DemoAccount:
     email: str
     name: str
     role: Role
-    # Backdated sign-up, so the accounts are older than the history they take part in.
-    joined_days_ago: int = 70
+    # Backdated sign-up, so the staff accounts are older than the history they take part in.
+    joined_days_ago: int = 200
 
 
 DEMO_ACCOUNTS = (
@@ -62,11 +68,16 @@ DEMO_ACCOUNTS = (
 )
 STUDENT_EMAIL = DEMO_ACCOUNTS[0].email
 CURATOR_EMAIL = DEMO_ACCOUNTS[1].email
-COURSES_IMPORTED_DAYS_AGO = 63
+COURSES_IMPORTED_DAYS_AGO = 195
 
 
 async def load_demo(
-    session: AsyncSession, *, students: int = GENERATED_STUDENTS, seed: int = SEED
+    session: AsyncSession,
+    *,
+    students: int = GENERATED_STUDENTS,
+    cohorts: int = COHORTS,
+    cohort_size: int = COHORT_SIZE,
+    seed: int = SEED,
 ) -> list[DemoAccount]:
     """Idempotent: existing demo accounts are left as they are, and the courses and the learning
     history are loaded only while the demo student has no enrollment yet."""
@@ -99,7 +110,11 @@ async def load_demo(
                 email=False,
             )
         created.append(account)
-    await load_school(session, students=students, seed=seed, now=now)
+    # The history calls pre-grading and rescoring itself at each moment (see demo_school).
+    with jobs.paused("homework.pregrade", "retention.rescore"):
+        await load_school(
+            session, students=students, cohorts=cohorts, cohort_size=cohort_size, seed=seed, now=now
+        )
     sam = await user_service.by_email(session, STUDENT_EMAIL)
     curator = await user_service.by_email(session, CURATOR_EMAIL)
     if sam is not None and curator is not None:
@@ -112,13 +127,20 @@ async def load_school(
     session: AsyncSession,
     *,
     students: int = GENERATED_STUDENTS,
+    cohorts: int = COHORTS,
+    cohort_size: int = COHORT_SIZE,
     seed: int = SEED,
     now: datetime | None = None,
 ) -> bool:
-    """Import every course under content/, assign the demo curator, and play the learning history.
+    """Import every course under content/, assign the demo curator, and play the learning history:
+    the last eight weeks (the demo student and `students` others) merged with `cohorts` earlier
+    monthly cohorts of `cohort_size` (academy.demo_school), their homework, risk and metrics.
 
     Returns False (and does nothing) when the demo student already has an enrollment.
     """
+    # demo_school builds on this module's planning primitives, so it is imported here.
+    from academy.demo_school import History
+
     sam = await user_service.by_email(session, STUDENT_EMAIL)
     curator = await user_service.by_email(session, CURATOR_EMAIL)
     if sam is None or curator is None:
@@ -131,18 +153,22 @@ async def load_school(
         if not courses:
             return True
         school = await _School.load(session, courses[0])
+        history = await History.prepare(session, school, curator, now, seed=seed)
         rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
         plans = [_sam_plan(school, sam, now)]
         for number, persona in enumerate(_personas(rng, students), start=1):
-            plans.append(
-                _student_plan(school, rng, persona, number, _ARCHETYPES[(number - 1) % len(_ARCHETYPES)], now)
-            )
+            archetype = _ARCHETYPES[(number - 1) % len(_ARCHETYPES)]
+            plans.append(_student_plan(school, rng, persona, number, archetype, now, history.homework))
+        plans += history.plan_cohorts(cohorts=cohorts, size=cohort_size, first_number=students + 1)
+        # Last: the staff's plan reacts to the students' placed moments (reviews after submissions).
+        plans.append(history.staff_plan())
         await _play(session, school, plans)
+        await history.finish(session)
     return True
 
 
-async def demo_summary(session: AsyncSession) -> str:
-    """One line for the CLI: how many demo students there are and how far they got."""
+async def demo_summary(session: AsyncSession) -> list[str]:
+    """Lines for the CLI: the demo students and how far they got, then what the curator finds."""
     students = enrolled = finished = 0
     params = PageParams(page=1, size=100)
     while True:
@@ -156,7 +182,13 @@ async def demo_summary(session: AsyncSession) -> str:
         if params.page >= page.pages:
             break
         params = PageParams(page=params.page + 1, size=params.size)
-    return f"students: {students}, enrolled: {enrolled}, finished with a certificate: {finished}"
+    lines = [f"students: {students}, enrolled: {enrolled}, finished with a certificate: {finished}"]
+    curator = await user_service.by_email(session, CURATOR_EMAIL)
+    if curator is not None:
+        from academy.demo_school import curator_summary
+
+        lines.append(await curator_summary(session, curator))
+    return lines
 
 
 @contextlib.contextmanager
@@ -190,6 +222,8 @@ class _School:
     questions: dict[int, list[Question]]  # lesson id -> its quiz's questions
     quiz_ids: dict[int, int]  # lesson id -> quiz id
     pass_marks: dict[int, int]  # lesson id -> its quiz's pass mark
+    # lesson id -> a quiz homework on that lesson's quiz: attempts at it go through the homework
+    quiz_homework: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, session: AsyncSession, course: Course) -> _School:
@@ -445,9 +479,23 @@ _ARCHETYPES: tuple[Archetype, ...] = (
 )
 
 
+# How carefully each kind of student does homework.
+Diligence = Literal["diligent", "average", "careless"]
+_DILIGENCE: dict[Archetype, Diligence] = {
+    "graduate": "diligent",
+    "active": "average",
+    "fading": "careless",
+    "stalled": "careless",
+    "new": "average",
+}
+
+
 # --- the plan: timed actions, decided up front ---
 
-ActionKind = Literal["register", "enroll", "open", "complete", "quiz"]
+ActionKind = Literal["register", "enroll", "open", "complete", "quiz", "call"]
+# Anything else a plan does at its moment (homework, a curator's review, a risk rescoring), given the
+# plan's user once it exists.
+Call = Callable[[AsyncSession, User], Awaitable[None]]
 
 
 @dataclass
@@ -456,6 +504,7 @@ class _Action:
     kind: ActionKind
     lesson: Lesson | None = None
     answers: dict[int, Any] = field(default_factory=dict)
+    run: Call | None = None
 
 
 @dataclass
@@ -464,6 +513,18 @@ class _Plan:
     persona: _Persona | None  # None: an existing account (the demo student)
     user: User | None
     actions: list[_Action] = field(default_factory=list)
+
+
+class HomeworkHook(Protocol):
+    """Adds homework to a student's sittings while the plan is made (academy.demo_school)."""
+
+    def sitting(self, plan: _Plan, sitting: _Session, days_ago: int) -> None:
+        """A later sitting begins: homework put off earlier can be done now."""
+
+    def lesson_done(
+        self, plan: _Plan, sitting: _Session, lesson: Lesson, days_ago: int, diligence: Diligence
+    ) -> None:
+        """The lesson was just completed in this sitting."""
 
 
 def _passes(school: _School, lesson: Lesson, wrong: int) -> bool:
@@ -527,6 +588,7 @@ def _student_plan(
     number: int,
     archetype: Archetype,
     now: datetime,
+    homework: HomeworkHook | None = None,
 ) -> _Plan:
     total = len(school.lessons)
     if archetype == "graduate":
@@ -580,6 +642,8 @@ def _student_plan(
         sitting = _Session(tz, _local_day(now, tz, days_ago), hour, rng.randint(0, 59))
         if index == 0:
             sitting.add(0, _Action(_UNPLACED, "enroll"))
+        elif homework is not None:
+            homework.sitting(plan, sitting, days_ago)
         final_day = index == len(days) - 1
         must_pass = final_day and archetype == "graduate"
         retakes, owed = owed, []
@@ -595,6 +659,8 @@ def _student_plan(
             sitting.add(rng.uniform(1, 4), _Action(_UNPLACED, "open", lesson))
             reading = lesson.duration_minutes * rng.uniform(0.7, 1.4)
             sitting.add(reading, _Action(_UNPLACED, "complete", lesson))
+            if homework is not None:
+                homework.lesson_done(plan, sitting, lesson, days_ago, _DILIGENCE[archetype])
             if lesson.id not in school.questions:
                 continue
             if archetype != "graduate" and rng.random() < 0.08:
@@ -737,6 +803,21 @@ async def _play(session: AsyncSession, school: _School, plans: list[_Plan]) -> N
             elif action.kind == "complete":
                 assert action.lesson is not None
                 await enrollment_service.complete_lesson(session, user, action.lesson.id)
+            elif action.kind == "call":
+                assert action.run is not None
+                await action.run(session, user)
             else:
                 assert action.lesson is not None
-                await quiz_service.attempt(session, user, school.quiz_ids[action.lesson.id], action.answers)
+                await _attempt(session, school, user, action.lesson, action.answers)
+
+
+async def _attempt(
+    session: AsyncSession, school: _School, user: User, lesson: Lesson, answers: dict[int, Any]
+) -> None:
+    """A quiz attempt; where the quiz is also homework, through the homework (which records the
+    attempt and grades the homework from it), as the lesson page does."""
+    assignment_id = school.quiz_homework.get(lesson.id)
+    if assignment_id is not None and (await homework_service.status(session, user, assignment_id)).can_submit:
+        await homework_service.submit(session, user, assignment_id, answers=answers)
+        return
+    await quiz_service.attempt(session, user, school.quiz_ids[lesson.id], answers)

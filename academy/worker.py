@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import beat_init, worker_init, worker_process_init, worker_process_shutdown
 
 from academy.config import Settings, get_settings
@@ -28,6 +29,9 @@ TASK_MODULES = (
     "academy.trading.signal.tasks",
     "academy.trading.backtest.tasks",
     "academy.coach.tasks",
+    "academy.homework.tasks",
+    "academy.analytics.tasks",
+    "academy.retention.tasks",
 )
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
@@ -40,6 +44,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "trading.collect": {"task": "trading.collect", "schedule": timedelta(minutes=1)},
     # Embeds only chunks that are new or changed since the last run, so a frequent run is cheap.
     "coach.sync_knowledge": {"task": "coach.sync_knowledge", "schedule": timedelta(minutes=10)},
+    # Just after midnight UTC, when yesterday is over; a re-run overwrites that day's rows, never adds.
+    "analytics.snapshot": {"task": "analytics.snapshot", "schedule": crontab(hour=0, minute=15)},
+    # Learning events rescore their own enrolment; the hourly run catches the ones time alone moved.
+    "retention.rescore": {"task": "retention.rescore", "schedule": timedelta(hours=1)},
+    "retention.track_returns": {"task": "retention.track_returns", "schedule": timedelta(hours=1)},
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _academy(data, *args, input_text=None):
+def _academy(data, *args, input_text=None, timeout=120):
     env = {**os.environ, "ACADEMY_DATA_DIR": str(data), "ACADEMY_LOG_LEVEL": "WARNING"}
     for key in ("ACADEMY_DATABASE_URL", "ACADEMY_REDIS_URL", "ACADEMY_JOBS_INLINE"):
         env.pop(key, None)
@@ -22,7 +22,7 @@ def _academy(data, *args, input_text=None):
         capture_output=True,
         text=True,
         input=input_text,
-        timeout=120,
+        timeout=timeout,
     )
 
 
@@ -39,17 +39,20 @@ def test_migrate_createuser_and_demo(tmp_path):
     )
     assert bad_role.returncode != 0 and "role must be one of" in bad_role.stderr
 
-    first = _academy(tmp_path, "demo")
+    # Half a year of school history through the real services: minutes, not seconds.
+    first = _academy(tmp_path, "demo", timeout=600)
     assert first.returncode == 0, first.stderr
     loaded = _row_counts(tmp_path / "academy.sqlite")
-    second = _academy(tmp_path, "demo")
+    second = _academy(tmp_path, "demo", timeout=600)
     assert second.returncode == 0, second.stderr
     for role in ("student", "curator", "expert", "admin"):
         assert f"{role}@demo.academy.school" in first.stdout
-    assert "students: 41, enrolled: 41" in first.stdout
+    assert "students: 161, enrolled: 161" in first.stdout
+    assert "homework awaiting review" in first.stdout and "at risk now" in first.stdout
+    assert "nothing changed" in second.stdout and "nothing changed" not in first.stdout
     assert "auth.user_registered" not in second.stdout, "the second run registers nobody"
     assert _row_counts(tmp_path / "academy.sqlite") == loaded, "demo is idempotent"
-    assert loaded["users"] == 1 + 4 + 40 and loaded["courses"] >= 1 and loaded["certificates"] > 0
+    assert loaded["users"] == 1 + 4 + 40 + 6 * 20 and loaded["courses"] >= 1 and loaded["certificates"] > 0
     db = sqlite3.connect(tmp_path / "academy.sqlite")
     roles = dict(db.execute("select email, role from users").fetchall())
     db.close()
@@ -69,6 +72,10 @@ _TABLES = (
     "xp_events",
     "certificates",
     "notifications",
+    "homework_submissions",
+    "retention_nudges",
+    "retention_risk_episodes",
+    "metric_snapshots",
 )
 
 
@@ -100,7 +107,7 @@ async def test_demo_history_is_varied_and_loaded_once(settings):
         ]
 
     async with UnitOfWork() as uow:
-        await load_demo(uow.session, students=6)
+        await load_demo(uow.session, students=6, cohorts=0)
     async with UnitOfWork() as uow:
         session = uow.session
         loaded = await counts(session)
@@ -139,7 +146,7 @@ async def test_demo_history_is_varied_and_loaded_once(settings):
         assert failed >= 2
 
     async with UnitOfWork() as uow:
-        await load_demo(uow.session, students=6)
+        await load_demo(uow.session, students=6, cohorts=0)
     async with UnitOfWork() as uow:
         assert await counts(uow.session) == loaded
         again = await user_service.search(

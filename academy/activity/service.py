@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from academy.activity.repository import ActivityRepository
-from academy.kit import clock
+from academy.kit import clock, jobs
 from academy.kit.pagination import PageParams
 from academy.models import ActivityEvent
 
@@ -31,6 +31,26 @@ class ActivityKind(enum.StrEnum):
     streak_frozen = "streak_frozen"
     homework_submitted = "homework_submitted"
     homework_graded = "homework_graded"
+
+
+# Events that say nothing new about a student's dropout risk (they follow another event).
+_NO_RESCORE = frozenset({"certificate_issued", "achievement_unlocked", "streak_frozen"})
+_RESCORE_TASK = "retention.rescore"
+_RESCORE_QUEUED = "academy.retention_rescore_queued"
+
+
+def _queue_rescore(session: AsyncSession, user_id: int, course_id: int | None, kind: str) -> None:
+    """Ask for the enrolment's risk to be rescored after commit, once per unit of work and enrolment.
+
+    By task name, so activity does not depend on retention; a lesson with a quiz records several
+    events in one request and they coalesce into one job."""
+    if course_id is None or kind in _NO_RESCORE or _RESCORE_TASK not in jobs.registry():
+        return
+    queued: set[tuple[int, int]] = session.info.setdefault(_RESCORE_QUEUED, set())
+    if (user_id, course_id) in queued:
+        return
+    queued.add((user_id, course_id))
+    jobs.enqueue(session, _RESCORE_TASK, user_id=user_id, course_id=course_id)
 
 
 class ActivityService:
@@ -55,7 +75,16 @@ class ActivityService:
             quiz_id=quiz_id,
             data=data,
         )
-        return await ActivityRepository(session).add(event)
+        repo = ActivityRepository(session)
+        await repo.add(event)
+        if course_id is not None:
+            await repo.touch_enrollment(user_id, course_id, event.at)
+        _queue_rescore(session, user_id, course_id, kind.value)
+        return event
+
+    def request_rescore(self, session: AsyncSession, user_id: int, course_id: int) -> None:
+        """Rescore an enrolment after commit for a change the student did not make (a grade)."""
+        _queue_rescore(session, user_id, course_id, "")
 
     async def stream(
         self,

@@ -39,6 +39,7 @@ from academy.coach.schemas import (
 from academy.config import get_settings
 from academy.course.service import course_service
 from academy.enrollment.service import enrollment_service
+from academy.homework.service import homework_service
 from academy.integrations.llm import llm
 from academy.integrations.llm.citations import cited_numbers, strip_invalid
 from academy.integrations.llm.protocol import LLM, AnswerRequest, LLMError, Passage, Turn
@@ -525,7 +526,11 @@ class CoachService:
         return turns[-HISTORY_TURNS:]
 
     async def _graded_item(self, session: AsyncSession, user: User, question: str) -> Any:
-        items = await quiz_service.open_graded_items(session, user)
+        # Unpassed quiz items and unpassed written homework alike get hints, never the answer.
+        items: list[Any] = [
+            *await quiz_service.open_graded_items(session, user),
+            *await homework_service.open_graded_items(session, user),
+        ]
         index = policy.graded_match(question, [i.prompt for i in items])
         return items[index] if index is not None else None
 
@@ -548,8 +553,9 @@ class CoachService:
             )
             parts.append(f"Recent quiz results: {results}.")
         if graded is not None:
+            what = "homework" if hasattr(graded, "assignment_id") else "graded quiz"
             parts.append(
-                f'The question restates an item of the graded quiz of "{graded.lesson_title}", which the '
+                f'The question restates an item of the {what} of "{graded.lesson_title}", which the '
                 "student has not passed yet: give hints and point to the lesson, never the answer."
             )
         return " ".join(parts)

@@ -60,3 +60,8 @@ class TooManyRequests(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     default_detail = "Service unavailable"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    default_detail = "The upload is too large"

@@ -6,7 +6,9 @@ which runs the same task code right after the commit in its own unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 import structlog
@@ -18,6 +20,7 @@ log = structlog.get_logger()
 
 TaskFn = Callable[..., Awaitable[Any]]
 _registry: dict[str, TaskFn] = {}
+_paused: ContextVar[frozenset[str]] = ContextVar("academy_jobs_paused", default=frozenset())
 
 
 def task(name: str) -> Callable[[TaskFn], TaskFn]:
@@ -55,6 +58,8 @@ def enqueue(session: AsyncSession, name: str, *args: Any, **kwargs: Any) -> None
     """Queue `name(*args)` to be sent once the session's unit of work commits."""
     if name not in _registry:
         raise KeyError(f"unknown task {name!r}")
+    if name in _paused.get():
+        return
 
     async def send() -> None:
         await _dispatcher.dispatch(name, args, kwargs)
@@ -68,3 +73,15 @@ async def run_task(name: str, *args: Any, **kwargs: Any) -> Any:
     fn = _registry[name]
     async with UnitOfWork() as uow:
         return await fn(uow.session, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def paused(*names: str) -> Iterator[None]:
+    """Drop these tasks instead of queueing them, for code that does their work itself at the right
+    moment (the demo replays months of history and scores it as it goes; the same jobs sent after
+    its commit would only repeat that work and keep a fresh worker busy for minutes)."""
+    token = _paused.set(_paused.get() | frozenset(names))
+    try:
+        yield
+    finally:
+        _paused.reset(token)

@@ -14,7 +14,7 @@ class Enrollment(IdMixin, CreatedMixin, Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         UniqueConstraint("user_id", "course_id"),
-        Index("ix_enrollments_course_id", "course_id"),
+        Index("ix_enrollments_course_id_last_activity_at", "course_id", "last_activity_at"),
     )
 
     user_id: Mapped[int] = mapped_column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"))
@@ -24,6 +24,9 @@ class Enrollment(IdMixin, CreatedMixin, Base):
     )
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The newest activity event of this student in this course, kept by the activity service so the
+    # curator's roster can tell active, idle and dropped students apart without reading the stream.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LessonProgress(Base):
@@ -46,7 +49,8 @@ class ActivityEvent(IdMixin, Base):
     __tablename__ = "activity_events"
     __table_args__ = (
         Index("ix_activity_events_user_id_at", "user_id", "at"),
-        Index("ix_activity_events_course_id_at", "course_id", "at"),
+        # user_id last: per-course activity counts (active users, retention) read the index alone.
+        Index("ix_activity_events_course_id_at_user_id", "course_id", "at", "user_id"),
         Index("ix_activity_events_kind_at", "kind", "at"),
     )
 

@@ -11,9 +11,14 @@ KINDS: dict[str, str] = {
     "system": "Announcements",
     "learning": "Learning reminders",
     "homework": "Homework and grades",
+    "homework_submitted": "Homework waiting for review",
+    "student_at_risk": "Students at risk of dropping out",
+    "nudge": "Reminders from your curator",
     "coach": "Answers from the coach and curators",
     "signals": "Trading signals",
 }
+# What only curators and admins receive; students are not offered a preference for them.
+STAFF_KINDS = frozenset({"homework_submitted", "student_at_risk"})
 
 
 class NotificationPayload(BaseModel):

@@ -13,7 +13,7 @@ from academy.kit import clock, jobs, realtime
 from academy.kit.errors import NotFound, Unprocessable
 from academy.kit.pagination import Page, PageParams
 from academy.kit.uow import after_commit
-from academy.models import Email, Notification, NotificationPreference, TelegramMessage, User
+from academy.models import Email, Notification, NotificationPreference, Role, TelegramMessage, User
 from academy.notification import emails
 from academy.notification.repository import (
     EmailRepository,
@@ -23,6 +23,7 @@ from academy.notification.repository import (
 )
 from academy.notification.schemas import (
     KINDS,
+    STAFF_KINDS,
     EmailRead,
     NotificationPayload,
     NotificationRead,
@@ -192,7 +193,8 @@ class NotificationService:
 
     async def preferences(self, session: AsyncSession, user: User) -> list[PreferenceRead]:
         prefs = await PreferenceRepository(session).for_user(user.id)
-        return [_preference(kind, prefs.get(kind)) for kind in KINDS]
+        staff = user.role != Role.student
+        return [_preference(kind, prefs.get(kind)) for kind in KINDS if staff or kind not in STAFF_KINDS]
 
     async def update_preferences(
         self,

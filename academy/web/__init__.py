@@ -5,7 +5,7 @@ The design names this `academy/web.py`; it lives here because `web/` is a packag
 
 from fastapi import APIRouter, Depends
 
-from academy.web import account, coach, dev, lab, learn, live, ops, public, studio
+from academy.web import account, coach, curator, dev, homework, lab, learn, live, ops, public, studio
 from academy.web.forms import csrf_protect
 from academy.web.lab import live as lab_live
 
@@ -20,5 +20,7 @@ pages.include_router(learn.router)
 pages.include_router(studio.router)
 pages.include_router(lab.router)
 pages.include_router(coach.router)
+pages.include_router(curator.router)
+pages.include_router(homework.router)
 pages.include_router(dev.router)
 router.include_router(pages)

@@ -17,16 +17,20 @@ from academy.kit.security import same_origin
 from academy.kit.uow import UnitOfWork
 from academy.models import (
     AccessGrant,
+    Assignment,
     Certificate,
     Course,
     CourseCurator,
     Email,
     Enrollment,
     Notification,
+    Nudge,
     QuizAttempt,
+    RiskModel,
     Role,
     Signal,
     SignalChannel,
+    Submission,
     User,
 )
 
@@ -184,6 +188,68 @@ class SignalAdmin(ModelView, model=Signal):
     can_delete = False
 
 
+class AssignmentAdmin(ModelView, model=Assignment):
+    # Assignments are edited in /curator/assignments, where the rubric is validated.
+    column_list = [
+        Assignment.id,
+        Assignment.course_id,
+        Assignment.lesson_id,
+        Assignment.title,
+        Assignment.kind,
+        Assignment.published,
+    ]
+    can_create = False
+    can_edit = False
+
+
+class SubmissionAdmin(ModelView, model=Submission):
+    # Grades change only through the review queue, so the AI/curator agreement stays truthful.
+    column_list = [
+        Submission.id,
+        Submission.assignment_id,
+        Submission.user_id,
+        Submission.attempt,
+        Submission.status,
+        Submission.ai_total,
+        Submission.final_total,
+        Submission.submitted_at,
+    ]
+    can_create = False
+    can_edit = False
+
+
+class RiskModelAdmin(ModelView, model=RiskModel):
+    name_plural = "Risk models"
+    column_list = [
+        RiskModel.id,
+        RiskModel.kind,
+        RiskModel.n_train,
+        RiskModel.n_test,
+        RiskModel.auc,
+        RiskModel.rule_auc,
+        RiskModel.active,
+        RiskModel.created_at,
+    ]
+    column_details_exclude_list = [RiskModel.blob]
+    can_create = False
+    can_edit = False
+
+
+class NudgeAdmin(ModelView, model=Nudge):
+    column_list = [
+        Nudge.id,
+        Nudge.user_id,
+        Nudge.course_id,
+        Nudge.mode,
+        Nudge.channel,
+        Nudge.sent_at,
+        Nudge.returned_at,
+    ]
+    can_create = False
+    can_edit = False
+    can_delete = False
+
+
 def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -> Any:
     admin = Admin(
         app,
@@ -204,6 +270,10 @@ def mount_admin(app: FastAPI, session_maker: async_sessionmaker[AsyncSession]) -
         AccessGrantAdmin,
         SignalChannelAdmin,
         SignalAdmin,
+        AssignmentAdmin,
+        SubmissionAdmin,
+        RiskModelAdmin,
+        NudgeAdmin,
     ):
         admin.add_view(view)
     return admin

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from academy.kit.errors import Forbidden
 from academy.kit.security import same
@@ -43,3 +45,16 @@ def parse(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str
             field = str(err["loc"][0]) if err["loc"] else "__all__"
             errors.setdefault(field, err["msg"].removeprefix("Value error, "))
         return None, errors
+
+
+def quiz_answers(form: FormData, questions: Iterable[Any]) -> dict[int, Any]:
+    """A quiz form (fields `q<question id>`) as the quiz service reads it: lists for multiple choice."""
+    answers: dict[int, Any] = {}
+    for question in questions:
+        key = f"q{question.id}"
+        if question.kind == "multiple":
+            answers[question.id] = [v for v in form.getlist(key) if isinstance(v, str)]
+        else:
+            value = form.get(key)
+            answers[question.id] = value if isinstance(value, str) else None
+    return answers

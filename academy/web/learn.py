@@ -14,13 +14,14 @@ from academy.certificate.service import certificate_service
 from academy.course.service import course_service
 from academy.enrollment.service import enrollment_service
 from academy.gamification.service import gamification_service
+from academy.homework.service import homework_service
 from academy.kit import i18n
 from academy.kit.deps import UoW
 from academy.kit.errors import AppError
 from academy.kit.pagination import PageParams
 from academy.models import User
 from academy.quiz.service import quiz_service
-from academy.web.forms import form_data, parse
+from academy.web.forms import form_data, parse, quiz_answers
 from academy.web.templating import is_htmx, render
 
 router = APIRouter()
@@ -86,6 +87,7 @@ async def lesson_page(request: Request, lesson_id: Id, uow: UoW, user: SignedIn)
             "outline": outline,
             "state": state,
             "video_embed": video_embed(read.video_url),
+            "homework": await homework_service.lesson_statuses(uow.session, user, lesson.id),
         },
     )
 
@@ -113,14 +115,7 @@ async def submit_quiz(request: Request, quiz_id: Id, uow: UoW, user: SignedIn) -
     read = await quiz_service.read(uow.session, quiz, user)
     lesson = await course_service.lesson(uow.session, quiz.lesson_id, user)
     form = await request.form()
-    answers: dict[int, Any] = {}
-    for question in read.questions:
-        key = f"q{question.id}"
-        if question.kind == "multiple":
-            answers[question.id] = [v for v in form.getlist(key) if isinstance(v, str)]
-        else:
-            value = form.get(key)
-            answers[question.id] = value if isinstance(value, str) else None
+    answers = quiz_answers(form, read.questions)
     context: dict[str, Any] = {"quiz": read, "lesson": lesson, "given": answers, "errors": {}}
     try:
         result = await quiz_service.attempt(uow.session, user, quiz_id, answers)

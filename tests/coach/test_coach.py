@@ -105,6 +105,22 @@ async def test_an_open_graded_quiz_item_gets_a_hint_not_the_answer(client, stude
     assert "100 shares" not in message["text"] and "= 100" not in message["text"]
 
 
+async def test_open_written_homework_gets_a_hint_not_the_answer(client, student, real_course):
+    from tests.fixtures.homework import make_assignment
+
+    await make_assignment(
+        real_course,
+        title="Your trading plan",
+        instructions=(
+            "Write the entry rule, the stop loss rule and the position size rule of your trading plan."
+        ),
+    )
+    headers = await api_login(client, student.email or "")
+    question = "Write the entry rule, the stop loss rule and the position size rule for my trading plan"
+    message = (await ask(client, headers, question, course_id=real_course.id))["message"]
+    assert message["mode"] == "hint"
+
+
 async def test_trade_questions_carry_the_not_financial_advice_notice(client, student):
     headers = await api_login(client, student.email or "")
     message = (await ask(client, headers, "Should I buy bitcoin now, is the trend up?"))["message"]

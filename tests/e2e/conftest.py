@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext
 
+from tests.e2e.browsing import DEVICES
 from tests.support.server import Server
 
 HERE = Path(__file__).resolve().parent
@@ -69,3 +71,18 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "headless": True,
         "args": CHROMIUM_ARGS,
     }
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[Any]:
+    opened: list[BrowserContext] = []
+
+    def make(device: str) -> BrowserContext:
+        context = browser.new_context(**DEVICES[device])
+        context.set_default_timeout(15_000)
+        opened.append(context)
+        return context
+
+    yield make
+    for context in opened:
+        context.close()

@@ -8,19 +8,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.e2e.browsing import CURATOR_EMAIL, DEMO_PASSWORD, login, watch_errors
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "coach-journey-123"
-DEMO_PASSWORD = "academy-demo"
-CURATOR_EMAIL = "curator@demo.academy.school"
 COVERED = "why do i need a stop los on every trade?"
 UNCOVERED = "How are my crypto trading profits taxed in Germany and which form do I file?"
 # The first question warms retrieval up (indexes, maybe an embedding model); later ones answer at once.
@@ -28,40 +27,6 @@ ANSWER_TIMEOUT = 30_000
 CURATOR_ANSWER = (
     "The course does not cover taxes; ask a local tax adviser, because the rules differ by country."
 )
-
-DEVICES: dict[str, dict[str, Any]] = {
-    "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
-}
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[Any]:
-    opened: list[BrowserContext] = []
-
-    def make(device: str) -> BrowserContext:
-        context = browser.new_context(**DEVICES[device])
-        context.set_default_timeout(15_000)
-        opened.append(context)
-        return context
-
-    yield make
-    for context in opened:
-        context.close()
-
-
-def watch_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-    return errors
-
-
-def login(page: Page, server_url: str, email: str, password: str) -> None:
-    page.goto(f"{server_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("[data-testid=login-submit]")
-    page.wait_for_url(re.compile(r"/dashboard"))
 
 
 def new_enrolled_student(page: Page, server_url: str, label: str) -> None:
@@ -180,6 +145,7 @@ def test_ask_escalate_and_get_the_curators_answer(contexts: Any, server_url: str
     curator = contexts("desktop").new_page()
     curator_errors = watch_errors(curator)
     login(curator, server_url, CURATOR_EMAIL, DEMO_PASSWORD)
+    curator.click("[data-testid=curator-menu]")
     curator.click("[data-testid=nav-coach-queue]")
     curator.wait_for_url(re.compile(r"/coach/queue"))
     card = curator.locator("[data-testid=escalation][data-status=open]").filter(has_text=UNCOVERED).last
