@@ -96,9 +96,11 @@ async def test_roster_statuses_counts_and_scope(settings, client, tmp_path):
     at_risk_id = people["at_risk"][1]
     r = await client.get(f"/api/v1/enrollments/{at_risk_id}/risk", headers=other_headers)
     assert r.status_code == 404
+    # Whether rescoring nudged automatically depends on the hour (quiet hours); the refusal adds none.
+    before = len(await nudges([at_risk_id]))
     r = await client.post(f"/api/v1/enrollments/{at_risk_id}/nudges", json={}, headers=other_headers)
     assert r.status_code == 404
-    assert len(await nudges([at_risk_id])) == 0
+    assert len(await nudges([at_risk_id])) == before
 
     # Admins see every course; students get 403 on the roster.
     admin = await make_user(role=Role.admin, email="boss@example.com")

@@ -20,6 +20,7 @@ from academy.notification.schemas import NotificationPayload
 from academy.notification.service import notification_service
 from academy.retention.service import retention_service
 from tests.fixtures.app import make_user, page_login
+from tests.fixtures.db import reconfigure
 from tests.fixtures.learning import CourseRef, complete, enroll, make_course
 
 FRAGMENT = {"HX-Request": "true", "HX-Target": "curator-students"}
@@ -53,6 +54,13 @@ async def rescore(course_id: int) -> None:
 
 def names(html: str) -> list[str]:
     return re.findall(r'data-testid="student-name">([^<]+)<', html)
+
+
+@pytest.fixture(autouse=True)
+def _manual_nudges_only(settings: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These pages are dated from the real clock, and whether rescoring nudges automatically depends
+    on the hour (quiet hours): the nudges here are the ones the tests send."""
+    reconfigure(monkeypatch, nudge_auto="false")
 
 
 @pytest.fixture
