@@ -59,8 +59,9 @@ def names(html: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def _manual_nudges_only(settings: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """These pages are dated from the real clock, and whether rescoring nudges automatically depends
-    on the hour (quiet hours): the nudges here are the ones the tests send."""
-    reconfigure(monkeypatch, nudge_auto="false")
+    on the hour (quiet hours) and the hold-out draw on the moment an episode opens: the nudges here
+    are the ones the tests send, and no episode is held out."""
+    reconfigure(monkeypatch, nudge_auto="false", nudge_holdout_share="0")
 
 
 @pytest.fixture
