@@ -35,7 +35,7 @@ from academy.kit.pagination import PageParams
 from academy.kit.uow import UnitOfWork
 from academy.models import Role, User
 from academy.web.forms import form_data, parse
-from academy.web.templating import env, is_htmx, render
+from academy.web.templating import env, is_htmx, page_renderer
 
 router = APIRouter(prefix="/coach")
 SignedIn = Annotated[User, Depends(signed_in)]
@@ -89,16 +89,7 @@ def _helpers(user: User) -> dict[str, Any]:
     return {"coach_text": message_html, "coach_url": _safe_url, "tz": user.timezone}
 
 
-def _page(
-    request: Request,
-    user: User,
-    template: str,
-    context: dict[str, Any],
-    *,
-    block: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    return render(request, template, _helpers(user) | context, block=block, status_code=status_code)
+_page = page_renderer(_helpers)
 
 
 def _optional_int(value: str | None) -> str | None:

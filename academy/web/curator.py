@@ -43,7 +43,7 @@ from academy.retention.scoring import reason_text
 from academy.retention.service import retention_service
 from academy.user.service import user_service
 from academy.web.forms import form_data, parse
-from academy.web.templating import is_htmx, local_time, render
+from academy.web.templating import is_htmx, local_time, page_renderer
 
 router = APIRouter(prefix="/curator")
 Curator = Annotated[User, Depends(require(Role.curator, Role.admin))]
@@ -131,16 +131,7 @@ def _helpers(user: User) -> dict[str, Any]:
     }
 
 
-def _page(
-    request: Request,
-    user: User,
-    template: str,
-    context: dict[str, Any],
-    *,
-    block: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    return render(request, template, _helpers(user) | context, block=block, status_code=status_code)
+_page = page_renderer(_helpers)
 
 
 def _course_id(value: str | None) -> int | None:

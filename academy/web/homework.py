@@ -42,7 +42,7 @@ from academy.models import Role, User
 from academy.quiz.service import quiz_service
 from academy.user.service import user_service
 from academy.web.forms import quiz_answers
-from academy.web.templating import is_htmx, render
+from academy.web.templating import is_htmx, page_renderer
 
 router = APIRouter()
 SignedIn = Annotated[User, Depends(signed_in)]
@@ -92,16 +92,7 @@ def _helpers(user: User) -> dict[str, Any]:
     return {"tz": user.timezone, "waited": waited}
 
 
-def _page(
-    request: Request,
-    user: User,
-    template: str,
-    context: dict[str, Any],
-    *,
-    block: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    return render(request, template, _helpers(user) | context, block=block, status_code=status_code)
+_page = page_renderer(_helpers)
 
 
 def _detail(exc: AppError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -100,3 +101,20 @@ def render(
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def page_renderer(helpers: Callable[[Any], dict[str, Any]]) -> Callable[..., Response]:
+    """`render` with a page area's per-viewer helpers (time zone, formatters) added to the context."""
+
+    def page(
+        request: Request,
+        user: Any,
+        template: str,
+        context: dict[str, Any],
+        *,
+        block: str | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        return render(request, template, helpers(user) | context, block=block, status_code=status_code)
+
+    return page
